@@ -1,0 +1,84 @@
+/*
+ * internal.h: declarations shared by the C sources (private).
+ */
+#ifndef ROPE_INTERNAL_H
+#define ROPE_INTERNAL_H
+
+#include "rope.h"
+
+#define ROPE_MAX_HEAD_DIM 65536
+
+/* 2 pi rounded to double; M_PI is not in strict ISO C. */
+#define ROPE_TWO_PI 6.283185307179586476925286766559
+
+struct rope {
+    rope_params params;       /* validated copy; factor pointers below */
+    double *short_factor;     /* owned copies (LongRoPE only), else NULL */
+    double *long_factor;
+    int32_t n_pairs;          /* rotary_dim / 2 */
+    double attention_scaling;
+    double *inv_freq;         /* n_pairs entries, for types whose
+                                 frequencies do not depend on seq_len */
+};
+
+/* Store a formatted message for rope_error_message() and return `status`,
+ * so a check reads `return rope__fail(ROPE_STATUS_..., "...", ...)`. */
+rope_status rope__fail(rope_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Clear the message at the start of a public call. */
+void rope__clear_error(void);
+
+/* The same as rope__fail without the status, for callers that track it. */
+void rope__set_error(const char *fmt, ...);
+
+/* theta_i = base^(-2i/d) for i < d/2, in double (RoFormer, Su et al. 2021, eq. 15). */
+void rope__default_inv_freq(double base, int32_t rotary_dim, double *out);
+
+/* One file per rope type under rope_types/: each validates the fields it
+ * reads, computes its attention scaling, and its frequencies. seq_len is
+ * >= 1 and matters only to dynamic and longrope. */
+rope_status rope__validate_linear(const rope_params *p);
+rope_status rope__validate_dynamic(const rope_params *p);
+rope_status rope__validate_yarn(const rope_params *p);
+rope_status rope__validate_longrope(const rope_params *p);
+rope_status rope__validate_llama3(const rope_params *p);
+
+double rope__attention_yarn(const rope_params *p);
+double rope__attention_longrope(const rope_params *p);
+
+void rope__inv_freq_linear(const rope *r, double *out);
+void rope__inv_freq_dynamic(const rope *r, int64_t seq_len, double *out);
+void rope__inv_freq_yarn(const rope *r, double *out);
+void rope__inv_freq_longrope(const rope *r, int64_t seq_len, double *out);
+void rope__inv_freq_llama3(const rope *r, double *out);
+
+/* Lower-case name of a type as in transformers' rope_type ("yarn"). */
+const char *rope__type_name(rope_type type);
+
+/* Nonzero when the type's frequencies depend on the sequence length. */
+int rope__depends_on_seq_len(rope_type type);
+
+/* Frequencies in effect for seq_len (already validated, >= 1). Returns
+ * r->inv_freq or fills `scratch` (n_pairs entries) and returns it. */
+const double *rope__inv_freq_for(const rope *r, int64_t seq_len, double *scratch);
+
+/* Fill cos/sin rows (n_pairs floats each, times the attention scaling)
+ * for n_positions already-validated positions. */
+void rope__fill_table(const rope *r, const double *inv_freq, const int32_t *positions,
+                      int32_t n_positions, float *cos_out, float *sin_out);
+
+/* Check a positions array: non-NULL when n > 0, every entry >= 0. On
+ * success *max_position is the largest entry (-1 when n is 0). */
+rope_status rope__check_positions(const int32_t *positions, int32_t n, int32_t *max_position);
+
+/* Resolve a caller's seq_len (0 = max position + 1) and validate it. */
+rope_status rope__resolve_seq_len(int64_t seq_len, int32_t max_position, int64_t *out);
+
+/* Finite and >= lo (x may be NaN or infinite). */
+int rope__is_finite_at_least(double x, double lo);
+
+#endif /* ROPE_INTERNAL_H */

@@ -1,0 +1,59 @@
+/*
+ * kernels.h: the rotation kernels behind rope_apply_f32 (private).
+ *
+ * Every kernel has the same signature and rotates n_vecs head vectors in
+ * place. Vector v starts at x + v * vec_stride and uses the cos/sin row at
+ * cos + v * row_stride (row_stride 0 reuses one row for every vector, as for
+ * the heads of one token in [tokens, heads, head_dim]; row_stride
+ * rotary_dim / 2 walks the tokens of one head in [heads, tokens, head_dim]).
+ * Only slots 0 .. rotary_dim - 1 of each vector are read or written.
+ *
+ * Contract shared by all variants: for each pair (a, b) with row values
+ * c = cos[i], s = sin[i], the result is (a*c - b*s, a*s + b*c) evaluated in
+ * float32 with one rounding per multiply and add, in that order, and no
+ * fused multiply-add. The SIMD128 kernels therefore match their scalar twin
+ * bit for bit, which the kernel tests check.
+ */
+#ifndef ROPE_KERNELS_H
+#define ROPE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void (*rope_kernel_fn)(float *x, int32_t n_vecs, ptrdiff_t vec_stride, int32_t rotary_dim,
+                               const float *cos, const float *sin, ptrdiff_t row_stride);
+
+void rope_rotate_half_f32__scalar(float *x, int32_t n_vecs, ptrdiff_t vec_stride, int32_t rotary_dim,
+                                  const float *cos, const float *sin, ptrdiff_t row_stride);
+void rope_rotate_interleaved_f32__scalar(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
+                                         int32_t rotary_dim, const float *cos, const float *sin,
+                                         ptrdiff_t row_stride);
+
+#if defined(__wasm_simd128__)
+#define ROPE_HAVE_SIMD128 1
+void rope_rotate_half_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride, int32_t rotary_dim,
+                                   const float *cos, const float *sin, ptrdiff_t row_stride);
+void rope_rotate_interleaved_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
+                                          int32_t rotary_dim, const float *cos, const float *sin,
+                                          ptrdiff_t row_stride);
+#else
+#define ROPE_HAVE_SIMD128 0
+#endif
+
+/* One entry per kernel variant in this build. The dispatcher, the kernel
+ * tests and the benchmark all iterate this list, so no variant exists
+ * untested. */
+typedef struct rope_kernel_entry {
+    const char *name;       /* e.g. "rotate_half_f32__simd128" */
+    int pairing;            /* rope_pairing */
+    int kernel;             /* rope_kernel: SCALAR or SIMD128 */
+    rope_kernel_fn fn;
+} rope_kernel_entry;
+
+extern const rope_kernel_entry rope_kernel_list[];
+extern const int rope_kernel_count;
+
+/* The kernel for `pairing` under the current rope_set_kernel choice. */
+rope_kernel_fn rope_select_kernel(int pairing);
+
+#endif /* ROPE_KERNELS_H */
