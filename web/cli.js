@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// rope-wasm command-line tool: prints RoPE frequencies and cos/sin tables
+// for a Hugging Face config.json as one JSON object.
+
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+
+import { createRope } from './rope.js';
+
+const USAGE = `usage: rope-wasm table --config FILE [--positions 0,1,4096] [--seq-len N] [--backend auto|simd128|scalar]
+
+  --config FILE     a model's config.json (Hugging Face key names)
+  --positions LIST  comma-separated token positions (integers >= 0); default 0
+  --seq-len N       sequence length for dynamic and longrope scaling; default max(positions) + 1
+  --backend NAME    which WebAssembly build to run; default auto (SIMD128 when supported)
+
+Prints {rotaryDim, pairing, seqLen, attentionScaling, invFreq, positions, cos, sin};
+cos and sin hold one row of rotaryDim/2 values per position, multiplied by attentionScaling.`;
+
+class UsageError extends Error {}
+
+function parsePositions(text) {
+  if (text === undefined) return [0];
+  return text.split(',').map((item, i) => {
+    const trimmed = item.trim();
+    if (!/^\d+$/.test(trimmed)) {
+      throw new UsageError(`--positions item ${i} is ${JSON.stringify(item)}; expected an integer from 0 to 2147483647`);
+    }
+    return Number(trimmed);
+  });
+}
+
+function parseSeqLen(text) {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim())) {
+    throw new UsageError(`--seq-len is ${JSON.stringify(text)}; expected an integer >= 1`);
+  }
+  return Number(text.trim());
+}
+
+async function readConfig(path) {
+  let text;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--config ${path}: cannot read the file (${error.code ?? error.message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--config ${path}: not valid JSON (${error.message})`);
+  }
+}
+
+async function tableCommand(values) {
+  if (values.config === undefined) throw new UsageError('--config FILE is required');
+  const config = await readConfig(values.config);
+  const positions = parsePositions(values.positions);
+  const seqLenArg = parseSeqLen(values['seq-len']);
+  const rope = await createRope(config, { backend: values.backend ?? 'auto' });
+  try {
+    const seqLen = seqLenArg ?? Math.max(...positions) + 1;
+    const { cos, sin } = rope.table(positions, seqLen);
+    const half = rope.rotaryDim / 2;
+    const rows = (table) => positions.map((_, p) => Array.from(table.subarray(p * half, (p + 1) * half)));
+    return {
+      rotaryDim: rope.rotaryDim,
+      pairing: rope.pairing,
+      seqLen,
+      attentionScaling: rope.attentionScaling,
+      invFreq: Array.from(rope.invFreq(seqLen)),
+      positions,
+      cos: rows(cos),
+      sin: rows(sin),
+    };
+  } finally {
+    rope.free();
+  }
+}
+
+async function main(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        positions: { type: 'string' },
+        'seq-len': { type: 'string' },
+        backend: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error.message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (positionals.length !== 1 || positionals[0] !== 'table') {
+    throw new UsageError(`expected the command "table", got ${positionals.length ? JSON.stringify(positionals.join(' ')) : 'none'}`);
+  }
+  const result = await tableCommand(values);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main(process.argv.slice(2)).catch((error) => {
+  const known = error instanceof UsageError || error instanceof RangeError || error instanceof TypeError;
+  process.stderr.write(`rope-wasm: ${known ? error.message : error.stack}\n`);
+  if (error instanceof UsageError) process.stderr.write('run "rope-wasm --help" for usage\n');
+  process.exitCode = known ? 2 : 1;
+});

@@ -1,0 +1,384 @@
+// rope-wasm: Rotary Position Embedding computed by a WebAssembly build of
+// the C core. See README.md for the API; rope.d.ts has the types.
+
+import { instantiateBackend, simd128Supported } from './loader.js';
+import { ropeOptionsFromConfig } from './config.js';
+import {
+  MAX_INT32, PAIRINGS, ROPE_TYPES, checkInteger, describeValue, normalizeOptions,
+} from './options.js';
+
+export { ropeOptionsFromConfig, simd128Supported, ROPE_TYPES, PAIRINGS };
+
+const STATUS_OK = 0;
+const STATUS_BUFFER_TOO_SMALL = 3;
+const STATUS_OUT_OF_MEMORY = 4;
+const KERNELS = ['auto', 'scalar', 'simd128'];
+const LAYOUTS = { thd: 0, htd: 1 };
+
+// Field order of the layout tables in c/wasm_bridge.c.
+const PARAMS_FIELDS = [
+  'type', 'pairing', 'head_dim', 'rotary_dim', 'base', 'factor', 'max_position_embeddings',
+  'original_max_position_embeddings', 'beta_fast', 'beta_slow', 'mscale', 'mscale_all_dim',
+  'attention_factor', 'truncate', 'low_freq_factor', 'high_freq_factor', 'short_factor',
+  'long_factor', 'n_factors',
+];
+const QK_FIELDS = [
+  'q', 'q_len', 'n_q_heads', 'k', 'k_len', 'n_k_heads', 'n_tokens', 'positions', 'layout', 'seq_len',
+];
+
+function readLayout(wasm, pointer, fields) {
+  const values = wasm.readU32(pointer, fields.length + 1);
+  const offsets = { size: values[0] };
+  fields.forEach((name, i) => { offsets[name] = values[i + 1]; });
+  return offsets;
+}
+
+/**
+ * A float32 array that lives in WebAssembly memory, for zero-copy apply().
+ * `array` returns a view that is valid until the next call into the module;
+ * read it again after any call rather than keeping it.
+ */
+export class WasmFloat32Array {
+  constructor(module, pointer, length) {
+    this.module = module;
+    this.pointer = pointer;
+    this.length = length;
+  }
+
+  get array() {
+    if (this.pointer === 0) {
+      throw new TypeError('this WasmFloat32Array was freed');
+    }
+    return new Float32Array(this.module.wasm.memory.buffer, this.pointer, this.length);
+  }
+
+  free() {
+    if (this.pointer !== 0) {
+      this.module.wasm.exports.free(this.pointer);
+      this.pointer = 0;
+    }
+  }
+}
+
+/** One instantiated backend; createRope() uses a shared default one. */
+export class RopeModule {
+  constructor(wasm) {
+    this.wasm = wasm;
+    this.paramsLayout = readLayout(wasm, wasm.exports.rope_wasm_params_layout(), PARAMS_FIELDS);
+    this.qkLayout = readLayout(wasm, wasm.exports.rope_wasm_qk_layout(), QK_FIELDS);
+  }
+
+  /** 'simd128' or 'scalar': which .wasm build runs. */
+  get backend() { return this.wasm.backend; }
+
+  /** 'simd128' or 'scalar': the kernel apply() runs now. */
+  get kernel() { return this.wasm.exports.rope_active_kernel() === 2 ? 'simd128' : 'scalar'; }
+
+  /** Chooses the apply kernel: 'auto', 'scalar', or 'simd128' (SIMD build only). */
+  setKernel(kernel) {
+    const index = KERNELS.indexOf(kernel);
+    if (index < 0) {
+      throw new RangeError(`kernel is ${describeValue(kernel)}; expected 'auto', 'scalar' or 'simd128'`);
+    }
+    this.check(this.wasm.exports.rope_set_kernel(index));
+  }
+
+  /** Bytes currently allocated in the module's heap. */
+  heapInUse() { return this.wasm.exports.rope_wasm_heap_in_use(); }
+
+  /** Throws the error a C status describes, unless it is OK. */
+  check(status) {
+    if (status === STATUS_OK) return;
+    const message = this.wasm.readString(this.wasm.exports.rope_error_message());
+    if (status === STATUS_OUT_OF_MEMORY) throw new Error(`rope-wasm: ${message}`);
+    throw new RangeError(message);
+  }
+
+  malloc(bytes) {
+    const pointer = this.wasm.exports.malloc(Math.max(bytes, 1));
+    if (pointer === 0) {
+      throw new Error(`rope-wasm: out of memory allocating ${bytes} bytes in WebAssembly memory`);
+    }
+    return pointer;
+  }
+
+  /** Allocates `length` float32 values (zeroed) in WebAssembly memory. */
+  allocFloat32(length) {
+    checkInteger('length', length, 0, 2 ** 30);
+    const pointer = this.malloc(4 * length);
+    const buffer = new WasmFloat32Array(this, pointer, length);
+    buffer.array.fill(0);
+    return buffer;
+  }
+
+  /** Builds a Rope from createRope options or a config.json object. */
+  createRope(optionsOrConfig) {
+    return new Rope(this, optionsOrConfig);
+  }
+}
+
+const modules = new Map(); // backend request -> Promise<RopeModule>
+
+/**
+ * Loads (once per backend) and returns a RopeModule. `backend` is 'auto'
+ * (SIMD128 when the engine supports it), 'simd128' or 'scalar'; `wasm`
+ * optionally gives the .wasm URL or bytes.
+ */
+export function loadRopeModule({ backend = 'auto', wasm } = {}) {
+  if (wasm !== undefined) {
+    return instantiateBackend(backend, wasm).then((instance) => new RopeModule(instance));
+  }
+  if (!modules.has(backend)) {
+    const promise = instantiateBackend(backend).then((instance) => new RopeModule(instance));
+    promise.catch(() => modules.delete(backend));
+    modules.set(backend, promise);
+  }
+  return modules.get(backend);
+}
+
+/**
+ * Creates a Rope from options (an object with `headDim`) or from a Hugging
+ * Face config.json object, on the shared module for `load.backend`.
+ */
+export async function createRope(optionsOrConfig, load = {}) {
+  const options = toOptions(optionsOrConfig);
+  const module = await loadRopeModule(load);
+  return new Rope(module, options);
+}
+
+function toOptions(optionsOrConfig) {
+  if (typeof optionsOrConfig !== 'object' || optionsOrConfig === null || Array.isArray(optionsOrConfig)) {
+    throw new TypeError(`createRope argument is ${describeValue(optionsOrConfig)}; expected an options object or a config.json object`);
+  }
+  const isOptions = 'headDim' in optionsOrConfig;
+  return normalizeOptions(isOptions ? optionsOrConfig : ropeOptionsFromConfig(optionsOrConfig));
+}
+
+function checkPositions(positions) {
+  if (!Array.isArray(positions) && !(ArrayBuffer.isView(positions) && !(positions instanceof DataView))) {
+    throw new TypeError(`positions is ${describeValue(positions)}; expected an array or Int32Array of token positions`);
+  }
+  if (positions instanceof Int32Array) {
+    for (let i = 0; i < positions.length; i++) {
+      if (positions[i] < 0) {
+        throw new RangeError(`positions[${i}] is ${positions[i]}; expected an integer from 0 to ${MAX_INT32}`);
+      }
+    }
+    return positions;
+  }
+  const out = new Int32Array(positions.length);
+  for (let i = 0; i < positions.length; i++) {
+    out[i] = checkInteger(`positions[${i}]`, typeof positions[i] === 'bigint' ? Number(positions[i]) : positions[i], 0, MAX_INT32);
+  }
+  return out;
+}
+
+function checkSeqLen(seqLen) {
+  if (seqLen === undefined) return 0;
+  return checkInteger('seqLen', seqLen, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+}
+
+/**
+ * A rotary embedding: frequencies, tables and in-place apply. Holds
+ * WebAssembly memory until free() is called.
+ */
+export class Rope {
+  constructor(module, optionsOrConfig) {
+    if (!(module instanceof RopeModule)) {
+      throw new TypeError('Rope needs a RopeModule; use createRope() or module.createRope()');
+    }
+    const options = toOptions(optionsOrConfig);
+    this.module = module;
+    this.options = Object.freeze({ ...options });
+    this.ropeType = options.ropeType;
+    this.pairing = options.pairing;
+    this.headDim = options.headDim;
+    this.rotaryDim = options.rotaryDim;
+    this.base = options.base;
+    this.maxPositionEmbeddings = options.maxPositionEmbeddings;
+    this.originalMaxPositionEmbeddings = options.originalMaxPositionEmbeddings;
+    this.pointer = this.#create(options);
+    this.attentionScaling = module.wasm.exports.rope_attention_scaling(this.pointer);
+  }
+
+  #create(o) {
+    const { wasm } = this.module;
+    const layout = this.module.paramsLayout;
+    const nPairs = o.rotaryDim / 2;
+    const factorBytes = o.ropeType === 'longrope' ? 16 * nPairs : 0;
+    const block = this.module.malloc(layout.size + factorBytes + 8);
+    const out = block + layout.size + factorBytes; // rope ** for rope_create, 8-aligned
+    try {
+      wasm.exports.rope_params_init(block, ROPE_TYPES.indexOf(o.ropeType), o.headDim);
+      const view = wasm.dataView;
+      const f64 = (name, value) => { if (value !== undefined) view.setFloat64(block + layout[name], value, true); };
+      const i32 = (name, value) => { if (value !== undefined) view.setInt32(block + layout[name], value, true); };
+      i32('pairing', PAIRINGS.indexOf(o.pairing));
+      i32('rotary_dim', o.rotaryDim);
+      f64('base', o.base);
+      f64('factor', o.factor);
+      i32('max_position_embeddings', o.maxPositionEmbeddings);
+      i32('original_max_position_embeddings', o.originalMaxPositionEmbeddings);
+      f64('beta_fast', o.betaFast);
+      f64('beta_slow', o.betaSlow);
+      f64('mscale', o.mscale);
+      f64('mscale_all_dim', o.mscaleAllDim);
+      f64('attention_factor', o.attentionFactor);
+      i32('truncate', o.truncate ? 1 : 0);
+      f64('low_freq_factor', o.lowFreqFactor);
+      f64('high_freq_factor', o.highFreqFactor);
+      if (o.ropeType === 'longrope') {
+        const shortAt = block + layout.size;
+        const longAt = shortAt + 8 * nPairs;
+        wasm.f64.set(o.shortFactor, shortAt / 8);
+        wasm.f64.set(o.longFactor, longAt / 8);
+        i32('short_factor', shortAt);
+        i32('long_factor', longAt);
+        i32('n_factors', nPairs);
+      }
+      this.module.check(wasm.exports.rope_create(block, out));
+      return wasm.dataView.getUint32(out, true);
+    } finally {
+      wasm.exports.free(block);
+    }
+  }
+
+  #live() {
+    if (this.pointer === 0) throw new TypeError('this Rope was freed');
+    return this.module.wasm;
+  }
+
+  /** 'simd128' or 'scalar': the .wasm build this rope runs on. */
+  get backend() { return this.module.backend; }
+
+  /**
+   * Frequencies theta_i (radians per token), length rotaryDim / 2, for a
+   * sequence of seqLen tokens. seqLen matters to dynamic and longrope; it
+   * defaults to the original context (the frequencies a model starts with).
+   */
+  invFreq(seqLen) {
+    const wasm = this.#live();
+    const length = seqLen === undefined
+      ? (this.originalMaxPositionEmbeddings ?? this.maxPositionEmbeddings ?? 1)
+      : checkSeqLen(seqLen);
+    const nPairs = this.rotaryDim / 2;
+    const pointer = this.module.malloc(8 * nPairs);
+    try {
+      this.module.check(wasm.exports.rope_inv_freq(this.pointer, BigInt(length), pointer, nPairs));
+      return wasm.f64.slice(pointer / 8, pointer / 8 + nPairs);
+    } finally {
+      wasm.exports.free(pointer);
+    }
+  }
+
+  /**
+   * cos and sin tables, each Float32Array of shape [positions.length,
+   * rotaryDim / 2], already multiplied by attentionScaling. seqLen defaults
+   * to max(positions) + 1.
+   */
+  table(positions, seqLen) {
+    const wasm = this.#live();
+    const checked = checkPositions(positions);
+    const length = checkSeqLen(seqLen);
+    const n = checked.length * (this.rotaryDim / 2);
+    const block = this.module.malloc(4 * checked.length + 8 * n);
+    try {
+      const cosAt = block + 4 * checked.length;
+      const sinAt = cosAt + 4 * n;
+      wasm.i32.set(checked, block / 4);
+      this.module.check(wasm.exports.rope_table_f32(this.pointer, block, checked.length, BigInt(length), cosAt, sinAt, n));
+      return { cos: wasm.f32.slice(cosAt / 4, cosAt / 4 + n), sin: wasm.f32.slice(sinAt / 4, sinAt / 4 + n) };
+    } finally {
+      wasm.exports.free(block);
+    }
+  }
+
+  /**
+   * Rotates q and k in place. q and k are Float32Arrays (copied into
+   * WebAssembly memory and back) or WasmFloat32Arrays (rotated where they
+   * are). layout 'thd' is [tokens, heads, headDim], 'htd' [heads, tokens,
+   * headDim]; positions has one entry per token.
+   */
+  apply({ q, k, nQHeads, nKHeads, positions, layout = 'thd', seqLen } = {}) {
+    const wasm = this.#live();
+    if (!(layout in LAYOUTS)) {
+      throw new RangeError(`layout is ${describeValue(layout)}; expected 'thd' ([tokens, heads, headDim]) or 'htd' ([heads, tokens, headDim])`);
+    }
+    const checked = checkPositions(positions);
+    const nTokens = checked.length;
+    const length = checkSeqLen(seqLen);
+    const tensors = [['q', q, nQHeads, true], ['k', k, nKHeads, false]].map(([name, data, heads, required]) =>
+      this.#checkTensor(name, data, heads, nTokens, required));
+
+    // One block: positions, then a copy of each tensor that is not in WASM memory already.
+    const copyBytes = tensors.reduce((sum, t) => sum + (t && t.copy ? 4 * t.length : 0), 0);
+    const qk = this.module.qkLayout;
+    const block = this.module.malloc(qk.size + 4 * nTokens + copyBytes);
+    try {
+      let cursor = block + qk.size;
+      wasm.i32.set(checked, cursor / 4);
+      const positionsAt = cursor;
+      cursor += 4 * nTokens;
+      for (const t of tensors) {
+        if (t && t.copy) {
+          t.pointer = cursor;
+          wasm.f32.set(t.data, cursor / 4);
+          cursor += 4 * t.length;
+        }
+      }
+      const view = wasm.dataView;
+      const [qt, kt] = tensors;
+      view.setUint32(block + qk.q, qt.pointer, true);
+      view.setUint32(block + qk.q_len, qt.length, true);
+      view.setInt32(block + qk.n_q_heads, qt.heads, true);
+      view.setUint32(block + qk.k, kt ? kt.pointer : 0, true);
+      view.setUint32(block + qk.k_len, kt ? kt.length : 0, true);
+      view.setInt32(block + qk.n_k_heads, kt ? kt.heads : 0, true);
+      view.setInt32(block + qk.n_tokens, nTokens, true);
+      view.setUint32(block + qk.positions, positionsAt, true);
+      view.setInt32(block + qk.layout, LAYOUTS[layout], true);
+      view.setBigInt64(block + qk.seq_len, BigInt(length), true);
+      this.module.check(wasm.exports.rope_apply_f32(this.pointer, block));
+      for (const t of tensors) {
+        if (t && t.copy) t.data.set(wasm.f32.subarray(t.pointer / 4, t.pointer / 4 + t.length));
+      }
+    } finally {
+      wasm.exports.free(block);
+    }
+  }
+
+  #checkTensor(name, data, heads, nTokens, required) {
+    if (data === undefined || data === null) {
+      if (required) throw new TypeError(`${name} is ${describeValue(data)}; expected a Float32Array or WasmFloat32Array`);
+      if (heads !== undefined && heads !== 0) {
+        throw new TypeError(`${name} is missing but n${name.toUpperCase()}Heads is ${describeValue(heads)}; pass ${name} or leave n${name.toUpperCase()}Heads out`);
+      }
+      return null;
+    }
+    const label = `n${name.toUpperCase()}Heads`;
+    checkInteger(label, heads, 1, MAX_INT32);
+    const needed = nTokens * heads * this.headDim;
+    let tensor;
+    if (data instanceof Float32Array) {
+      tensor = { data, length: data.length, copy: true, heads };
+    } else if (data instanceof WasmFloat32Array) {
+      if (data.module !== this.module) throw new TypeError(`${name} belongs to another RopeModule; allocate it with this rope's module`);
+      if (data.pointer === 0) throw new TypeError(`${name} was freed`);
+      tensor = { pointer: data.pointer, length: data.length, copy: false, heads };
+    } else {
+      throw new TypeError(`${name} is ${describeValue(data)}; expected a Float32Array or WasmFloat32Array`);
+    }
+    if (tensor.length !== needed) {
+      throw new RangeError(`${name} has ${tensor.length} elements; expected positions.length * ${label} * headDim = ${nTokens} * ${heads} * ${this.headDim} = ${needed}`);
+    }
+    return tensor;
+  }
+
+  /** Releases the rope's WebAssembly memory; later calls throw. */
+  free() {
+    if (this.pointer !== 0) {
+      this.module.wasm.exports.rope_free(this.pointer);
+      this.pointer = 0;
+    }
+  }
+}
