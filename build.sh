@@ -22,8 +22,11 @@ if [[ -d /usr/share/nodejs ]]; then
   export NODE_PATH="${NODE_PATH:+$NODE_PATH:}/usr/share/nodejs"
 fi
 
-sources=(c/rope.c c/error.c c/table.c c/apply.c c/kernel_list.c c/wasm_bridge.c
-         c/rope_types/*.c c/kernels/*.c)
+# Hot paths (kernels, tables, apply) are compiled for speed; the rest,
+# mostly validation and messages, for size. Linking at -Oz then shrinks the
+# glue without touching the code generated for the hot objects.
+hot_sources=(c/table.c c/apply.c c/kernels/*.c)
+cold_sources=(c/rope.c c/error.c c/kernel_list.c c/wasm_bridge.c c/rope_types/*.c)
 
 # Exports come from this one list; the JS loader checks for the same names.
 exports=(rope_params_init rope_create rope_free rope_head_dim rope_rotary_dim
@@ -36,9 +39,9 @@ exported_functions=$(printf '_%s,' "${exports[@]}")
 exported_functions=${exported_functions%,}
 
 # No fused multiply-add anywhere, so every variant rounds the same way.
-cflags_common=(-O3 -std=c11 -Wall -Wextra -ffp-contract=off)
-link_flags=(--no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1
-            -sINITIAL_MEMORY=1MB -sSTACK_SIZE=64KB -sFILESYSTEM=0
+cflags_common=(-std=c11 -Wall -Wextra -Werror -ffp-contract=off)
+link_flags=(-Oz --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1
+            -sINITIAL_MEMORY=1MB -sSTACK_SIZE=64KB -sFILESYSTEM=0 -sMALLOC=emmalloc
             "-sEXPORTED_FUNCTIONS=${exported_functions}")
 
 # STACK_SIZE is called TOTAL_STACK before Emscripten 3.1.25.
@@ -60,7 +63,19 @@ build_one() {
     echo "build.sh: $target is up to date"
     return
   fi
-  emcc "${cflags_common[@]}" "$@" "${sources[@]}" "${link_flags[@]}" -o "$target"
+  local obj_dir="build/obj/$name"
+  rm -rf "$obj_dir" && mkdir -p "$obj_dir"
+  local objects=() source object
+  for source in "${hot_sources[@]}" "${cold_sources[@]}"; do
+    object="$obj_dir/$(echo "${source%.c}" | tr / _).o"
+    if [[ " ${hot_sources[*]} " == *" $source "* ]]; then
+      emcc "${cflags_common[@]}" -O3 "$@" -c "$source" -o "$object"
+    else
+      emcc "${cflags_common[@]}" -Oz "$@" -c "$source" -o "$object"
+    fi
+    objects+=("$object")
+  done
+  emcc "$@" "${objects[@]}" "${link_flags[@]}" -o "$target"
   echo "build.sh: built $target ($(wc -c <"$target") bytes)"
 }
 

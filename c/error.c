@@ -1,17 +1,178 @@
 /*
- * error.c: the per-thread message behind rope_error_message().
+ * error.c: the per-thread message behind rope_error_message(), and the
+ * small formatter that writes it.
+ *
+ * The formatter replaces vsnprintf, which would add about 10 KB to each
+ * WebAssembly module. It knows %d, %lld, %zu, %s, %g and %%; %g prints the
+ * shortest decimal (up to 17 significant digits) that reads back as the
+ * same double, so a message never shows a rounded value such as "factor is
+ * 1" for 0.9999999.
  */
+#include <math.h>
 #include <stdarg.h>
-#include <stdio.h>
+#include <stddef.h>
 
 #include "internal.h"
 
-#define ROPE_ERROR_MESSAGE_BYTES 256
+#define ROPE_ERROR_MESSAGE_BYTES 320
 
 static _Thread_local char error_message[ROPE_ERROR_MESSAGE_BYTES];
 
+/* Appends to a fixed buffer, dropping what does not fit; always NUL-terminated. */
+typedef struct message_writer {
+    char *data;
+    size_t length;
+    size_t capacity;
+} message_writer;
+
+static void put_char(message_writer *w, char c) {
+    if (w->length + 1 < w->capacity) {
+        w->data[w->length++] = c;
+        w->data[w->length] = '\0';
+    }
+}
+
+static void put_string(message_writer *w, const char *s) {
+    for (; s != NULL && *s != '\0'; s++) {
+        put_char(w, *s);
+    }
+}
+
+static void put_unsigned(message_writer *w, unsigned long long value) {
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10u);
+        value /= 10u;
+    } while (value != 0u);
+    while (n > 0) {
+        put_char(w, digits[--n]);
+    }
+}
+
+static void put_signed(message_writer *w, long long value) {
+    if (value < 0) {
+        put_char(w, '-');
+        put_unsigned(w, 0ull - (unsigned long long)value);
+    } else {
+        put_unsigned(w, (unsigned long long)value);
+    }
+}
+
+/* 10^k for |k| <= 308; exact for 0 <= k <= 22. */
+static double power_of_ten(int k) {
+    return pow(10.0, (double)k);
+}
+
+/* Digits of x (finite, > 0) with the fewest significant digits, from 1 to
+ * 17, that reproduce x (near the ends of the double range the last digit
+ * may be off by one); returns the count and sets *exponent to the
+ * decimal exponent of the first digit. */
+static int shortest_digits(double x, char *digits, int *exponent) {
+    /* Below 1e-290, 10^shift would overflow: scale up first. The digits
+     * are then correct to about 16 places rather than round-tripping. */
+    int offset = 0;
+    if (x < 1e-290) {
+        x *= 1e300;
+        offset = -300;
+    }
+    int e = (int)floor(log10(x));
+    for (int precision = 1; precision <= 17; precision++) {
+        int shift = precision - 1 - e; /* mantissa = x * 10^shift */
+        double mantissa = shift >= 0 ? nearbyint(x * power_of_ten(shift))
+                                     : nearbyint(x / power_of_ten(-shift));
+        double back = shift >= 0 ? mantissa / power_of_ten(shift) : mantissa * power_of_ten(-shift);
+        if (mantissa >= power_of_ten(precision)) {
+            continue; /* rounding carried into a new digit; try one more */
+        }
+        if (back == x || precision == 17) {
+            unsigned long long m = (unsigned long long)mantissa;
+            for (int i = precision - 1; i >= 0; i--) {
+                digits[i] = (char)('0' + m % 10u);
+                m /= 10u;
+            }
+            *exponent = e + offset;
+            return precision;
+        }
+    }
+    return 0; /* not reached: precision 17 always returns */
+}
+
+static void put_double(message_writer *w, double x) {
+    if (isnan(x)) {
+        put_string(w, "NaN");
+        return;
+    }
+    if (signbit(x)) {
+        put_char(w, '-');
+        x = -x;
+    }
+    if (isinf(x)) {
+        put_string(w, "Infinity");
+        return;
+    }
+    if (x == 0.0) {
+        put_char(w, '0');
+        return;
+    }
+    char digits[17];
+    int exponent = 0;
+    int n = shortest_digits(x, digits, &exponent);
+
+    /* Plain notation for 1e-5 <= x < 1e17, as JavaScript prints numbers. */
+    if (exponent >= -5 && exponent < 17) {
+        if (exponent < 0) {
+            put_string(w, "0.");
+            for (int i = 0; i < -exponent - 1; i++) put_char(w, '0');
+            for (int i = 0; i < n; i++) put_char(w, digits[i]);
+            return;
+        }
+        for (int i = 0; i <= exponent || i < n; i++) {
+            if (i == exponent + 1) put_char(w, '.');
+            put_char(w, i < n ? digits[i] : '0');
+        }
+        return;
+    }
+    put_char(w, digits[0]);
+    if (n > 1) {
+        put_char(w, '.');
+        for (int i = 1; i < n; i++) put_char(w, digits[i]);
+    }
+    put_char(w, 'e');
+    put_char(w, exponent < 0 ? '-' : '+');
+    put_unsigned(w, (unsigned long long)(exponent < 0 ? -exponent : exponent));
+}
+
 static void format_message(const char *fmt, va_list args) {
-    vsnprintf(error_message, sizeof error_message, fmt, args);
+    message_writer w = {error_message, 0, sizeof error_message};
+    error_message[0] = '\0';
+    for (const char *p = fmt; *p != '\0'; p++) {
+        if (*p != '%') {
+            put_char(&w, *p);
+            continue;
+        }
+        p++;
+        if (p[0] == 'd') {
+            put_signed(&w, va_arg(args, int));
+        } else if (p[0] == 'l' && p[1] == 'l' && p[2] == 'd') {
+            put_signed(&w, va_arg(args, long long));
+            p += 2;
+        } else if (p[0] == 'z' && p[1] == 'u') {
+            put_unsigned(&w, va_arg(args, size_t));
+            p += 1;
+        } else if (p[0] == 's') {
+            put_string(&w, va_arg(args, const char *));
+        } else if (p[0] == 'g') {
+            put_double(&w, va_arg(args, double));
+        } else if (p[0] == '%') {
+            put_char(&w, '%');
+        } else {
+            /* Unknown conversion: an internal mistake; print it verbatim. */
+            put_char(&w, '%');
+            if (p[0] == '\0') break;
+            put_char(&w, p[0]);
+        }
+    }
 }
 
 rope_status rope__fail(rope_status status, const char *fmt, ...) {

@@ -2,11 +2,8 @@
  * choice behind rope_set_kernel. */
 #include <stdatomic.h>
 
+#include "internal.h"
 #include "kernels.h"
-#include "rope.h"
-
-/* TODO: include "internal.h" instead once it declares this. */
-void rope__set_error(const char *fmt, ...);
 
 const rope_kernel_entry rope_kernel_list[] = {
     {"rotate_half_f32__scalar", ROPE_PAIRING_HALF, ROPE_KERNEL_SCALAR, rope_rotate_half_f32__scalar},
@@ -26,6 +23,7 @@ const int rope_kernel_count = (int)(sizeof rope_kernel_list / sizeof rope_kernel
 static _Atomic int active_kernel = ROPE_HAVE_SIMD128 ? ROPE_KERNEL_SIMD128 : ROPE_KERNEL_SCALAR;
 
 rope_status rope_set_kernel(rope_kernel kernel) {
+    rope__clear_error();
     switch (kernel) {
     case ROPE_KERNEL_AUTO:
         atomic_store_explicit(&active_kernel, ROPE_HAVE_SIMD128 ? ROPE_KERNEL_SIMD128 : ROPE_KERNEL_SCALAR,
@@ -36,17 +34,17 @@ rope_status rope_set_kernel(rope_kernel kernel) {
         return ROPE_STATUS_OK;
     case ROPE_KERNEL_SIMD128:
         if (!ROPE_HAVE_SIMD128) {
-            rope__set_error("kernel ROPE_KERNEL_SIMD128 (2) is not available: this build was compiled "
-                            "without -msimd128; use ROPE_KERNEL_AUTO (0) or ROPE_KERNEL_SCALAR (1)");
-            return ROPE_STATUS_UNSUPPORTED;
+            return rope__fail(ROPE_STATUS_UNSUPPORTED,
+                              "kernel is ROPE_KERNEL_SIMD128 (2), but this build was compiled without "
+                              "-msimd128; use ROPE_KERNEL_AUTO (0) or ROPE_KERNEL_SCALAR (1)");
         }
         atomic_store_explicit(&active_kernel, ROPE_KERNEL_SIMD128, memory_order_relaxed);
         return ROPE_STATUS_OK;
     }
-    rope__set_error("kernel is %d, expected ROPE_KERNEL_AUTO (0), ROPE_KERNEL_SCALAR (1) or "
-                    "ROPE_KERNEL_SIMD128 (2)",
-                    (int)kernel);
-    return ROPE_STATUS_INVALID_ARGUMENT;
+    return rope__fail(ROPE_STATUS_INVALID_ARGUMENT,
+                      "kernel is %d; expected ROPE_KERNEL_AUTO (0), ROPE_KERNEL_SCALAR (1) or "
+                      "ROPE_KERNEL_SIMD128 (2)",
+                      (int)kernel);
 }
 
 rope_kernel rope_active_kernel(void) {
