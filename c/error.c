@@ -3,7 +3,7 @@
  * small formatter that writes it.
  *
  * The formatter replaces vsnprintf, which would add about 10 KB to each
- * WebAssembly module. It knows %d, %lld, %zu, %s, %g and %%; %g prints the
+ * WebAssembly module. It handles %d, %lld, %zu, %s, %g and %%; %g prints the
  * shortest decimal (up to 17 significant digits) that reads back as the
  * same double, so a message never shows a rounded value such as "factor is
  * 1" for 0.9999999.

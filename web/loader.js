@@ -24,7 +24,7 @@ const REQUIRED_EXPORTS = [
 
 export const BACKENDS = Object.freeze(['simd128', 'scalar']);
 
-/** Whether this engine can run the SIMD128 build. */
+/** Returns whether this engine can run the SIMD128 build. */
 export function simd128Supported() {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD128_PROBE);
 }

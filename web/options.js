@@ -36,23 +36,23 @@ export function describeValue(value) {
 }
 
 /** Throws TypeError unless `value` is a number, then RangeError unless it is an integer in [lo, hi]. */
-export function checkInteger(label, value, lo, hi, what = `an integer from ${lo} to ${hi}`) {
+export function checkInteger(label, value, lo, hi, expected = `an integer from ${lo} to ${hi}`) {
   if (typeof value !== 'number') {
-    throw new TypeError(`${label} is ${describeValue(value)}; expected ${what}`);
+    throw new TypeError(`${label} is ${describeValue(value)}; expected ${expected}`);
   }
   if (!Number.isInteger(value) || value < lo || value > hi) {
-    throw new RangeError(`${label} is ${describeValue(value)}; expected ${what}`);
+    throw new RangeError(`${label} is ${describeValue(value)}; expected ${expected}`);
   }
   return value;
 }
 
 /** Throws unless `value` is a finite number accepted by `ok`. */
-export function checkNumber(label, value, ok, what) {
+export function checkNumber(label, value, ok, expected) {
   if (typeof value !== 'number') {
-    throw new TypeError(`${label} is ${describeValue(value)}; expected ${what}`);
+    throw new TypeError(`${label} is ${describeValue(value)}; expected ${expected}`);
   }
   if (!Number.isFinite(value) || !ok(value)) {
-    throw new RangeError(`${label} is ${describeValue(value)}; expected ${what}`);
+    throw new RangeError(`${label} is ${describeValue(value)}; expected ${expected}`);
   }
   return value;
 }
