@@ -165,7 +165,7 @@ rope_status rope_create(const rope_params *params, rope **out) {
         (resolved.type == ROPE_TYPE_LONGROPE && (r->short_factor == NULL || r->long_factor == NULL))) {
         rope_free(r);
         return rope__fail(ROPE_STATUS_OUT_OF_MEMORY, "out of memory allocating %d frequencies",
-                          (int)r->n_pairs);
+                          (int)(rotary_dim / 2));
     }
 
     /* Precompute what does not depend on the call. */
@@ -218,10 +218,15 @@ rope_status rope_inv_freq(const rope *r, int64_t seq_len, double *out, size_t ou
         return rope__fail(ROPE_STATUS_INVALID_ARGUMENT,
                           "seq_len is %lld; expected an integer >= 1", (long long)seq_len);
     }
-    if (out == NULL || out_len < (size_t)r->n_pairs) {
+    if (out == NULL) {
+        return rope__fail(ROPE_STATUS_INVALID_ARGUMENT,
+                          "out is NULL; expected a buffer of rotary_dim / 2 = %d doubles",
+                          (int)r->n_pairs);
+    }
+    if (out_len < (size_t)r->n_pairs) {
         return rope__fail(ROPE_STATUS_BUFFER_TOO_SMALL,
-                          "out holds %zu values; expected at least rotary_dim / 2 = %d",
-                          out == NULL ? (size_t)0 : out_len, (int)r->n_pairs);
+                          "out_len is %zu; expected at least rotary_dim / 2 = %d", out_len,
+                          (int)r->n_pairs);
     }
     const double *freq = rope__inv_freq_for(r, seq_len, out);
     if (freq != out) {
