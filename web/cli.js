@@ -32,7 +32,7 @@ function parsePositions(text) {
 
 function parseSeqLen(text) {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text.trim())) {
+  if (!/^\d+$/.test(text.trim()) || Number(text.trim()) < 1) {
     throw new UsageError(`--seq-len is ${JSON.stringify(text)}; expected an integer >= 1`);
   }
   return Number(text.trim());
@@ -78,11 +78,27 @@ async function tableCommand(values) {
   }
 }
 
+/** Option names that take a value, so `--positions -1` reads -1 as the value, not as a flag. */
+const VALUE_OPTIONS = new Set(['--config', '--positions', '--seq-len', '--backend']);
+
+function joinOptionValues(argv) {
+  const joined = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (VALUE_OPTIONS.has(argv[i]) && i + 1 < argv.length) {
+      joined.push(`${argv[i]}=${argv[i + 1]}`);
+      i++;
+    } else {
+      joined.push(argv[i]);
+    }
+  }
+  return joined;
+}
+
 async function main(argv) {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinOptionValues(argv),
       allowPositionals: true,
       options: {
         config: { type: 'string' },
@@ -109,7 +125,7 @@ async function main(argv) {
 
 main(process.argv.slice(2)).catch((error) => {
   const known = error instanceof UsageError || error instanceof RangeError || error instanceof TypeError;
-  process.stderr.write(`rope-wasm: ${known ? error.message : error.stack}\n`);
-  if (error instanceof UsageError) process.stderr.write('run "rope-wasm --help" for usage\n');
+  const hint = error instanceof UsageError ? ' (run "rope-wasm --help" for usage)' : '';
+  process.stderr.write(`rope-wasm: ${known ? error.message : error.stack}${hint}\n`);
   process.exitCode = known ? 2 : 1;
 });

@@ -63,6 +63,18 @@ export function ropeOptionsFromConfig(config) {
   scaling ??= {};
 
   // Rope type: rope_type, or the legacy `type`; they must agree when both are given.
+  // Name every option after its config key, so a missing key is reported
+  // under the name the user would add.
+  Object.assign(keyNames, {
+    headDim: 'head_dim',
+    rotaryDim: 'rotary_dim',
+    partialRotaryFactor: 'partial_rotary_factor',
+    base: 'rope_theta',
+    maxPositionEmbeddings: 'max_position_embeddings',
+    originalMaxPositionEmbeddings: `${scalingName}.original_max_position_embeddings`,
+    ropeType: `${scalingName}.rope_type`,
+  });
+
   const typeKey = scaling.rope_type ?? scaling.type;
   if (scaling.rope_type !== undefined && scaling.type !== undefined) {
     const a = TYPE_ALIASES[scaling.rope_type] ?? scaling.rope_type;
@@ -163,6 +175,7 @@ export function ropeOptionsFromConfig(config) {
     longFactor: 'long_factor',
   };
   for (const [option, key] of Object.entries(scalingKeys)) {
+    keyNames[option] = `${scalingName}.${key}`;
     set(option, firstPresent([scaling, key, `${scalingName}.${key}`]));
   }
 

@@ -80,6 +80,9 @@ export class RopeModule {
     if (index < 0) {
       throw new RangeError(`kernel is ${describeValue(kernel)}; expected 'auto', 'scalar' or 'simd128'`);
     }
+    if (kernel === 'simd128' && this.backend !== 'simd128') {
+      throw new RangeError(`kernel is 'simd128', but the ${this.backend} build has no SIMD128 kernels; use 'auto' or 'scalar'`);
+    }
     this.check(this.wasm.exports.rope_set_kernel(index));
   }
 
