@@ -1,0 +1,126 @@
+// The settings form: preset selector and the createRope options of the
+// chosen rope type. Edits become overrides on top of the preset (see
+// state.js); which fields show depends on the rope type.
+
+import { PAIRINGS, ROPE_TYPES } from '../rope.js';
+import { PRESETS } from './presets.js';
+import { t } from './i18n/index.js';
+
+const ALL = ROPE_TYPES;
+/** Form fields in display order, with the rope types each one matters to. */
+const FIELDS = [
+  { name: 'ropeType', types: ALL, choices: ROPE_TYPES, choiceKey: (v) => `type.${v}` },
+  { name: 'pairing', types: ALL, choices: PAIRINGS, choiceKey: (v) => `settings.pairing.${v}` },
+  { name: 'headDim', types: ALL, step: 2, min: 2 },
+  { name: 'rotaryDim', types: ALL, step: 2, min: 2 },
+  { name: 'base', types: ALL, step: 'any', min: 1 },
+  { name: 'factor', types: ['linear', 'dynamic', 'yarn', 'longrope', 'llama3'], step: 'any', min: 1 },
+  { name: 'maxPositionEmbeddings', types: ALL, step: 1, min: 1 },
+  { name: 'originalMaxPositionEmbeddings', types: ['yarn', 'longrope', 'llama3'], step: 1, min: 1 },
+  { name: 'lowFreqFactor', types: ['llama3'], step: 'any', min: 0 },
+  { name: 'highFreqFactor', types: ['llama3'], step: 'any', min: 0 },
+  { name: 'betaFast', types: ['yarn'], step: 'any', min: 0 },
+  { name: 'betaSlow', types: ['yarn'], step: 'any', min: 0 },
+  { name: 'mscale', types: ['yarn'], step: 'any', min: 0 },
+  { name: 'mscaleAllDim', types: ['yarn'], step: 'any', min: 0 },
+  { name: 'attentionFactor', types: ['yarn', 'longrope'], step: 'any', min: 0 },
+  { name: 'truncate', types: ['yarn'], checkbox: true },
+  { name: 'seqLen', types: ['dynamic', 'longrope'], step: 1, min: 1, hintKey: 'settings.seqLenHint' },
+];
+
+/**
+ * Values a rope type needs that the preset may lack, filled in when the user
+ * switches to that type (typical values from the published configs).
+ */
+export function typeDefaults(ropeType, options) {
+  const filled = {};
+  const need = (name, value) => { if (options[name] === undefined || options[name] === null) filled[name] = value; };
+  if (['linear', 'dynamic', 'yarn'].includes(ropeType)) need('factor', 4);
+  if (ropeType === 'dynamic') need('maxPositionEmbeddings', 4096);
+  if (ropeType === 'llama3') {
+    need('factor', 8);
+    need('lowFreqFactor', 1);
+    need('highFreqFactor', 4);
+    need('originalMaxPositionEmbeddings', options.maxPositionEmbeddings ?? 8192);
+  }
+  if (ropeType === 'longrope') need('maxPositionEmbeddings', 4096);
+  return filled;
+}
+
+let form = null;
+
+/** Builds the form inside `container`; `api` is the page controller from main.js. */
+export function mountSettings(container, api) {
+  const fieldHtml = (field) => {
+    const id = `setting-${field.name}`;
+    if (field.choices) {
+      return `<div class="field" data-field="${field.name}"><label for="${id}" data-i18n="settings.${field.name}"></label>
+        <select id="${id}" name="${field.name}">${field.choices.map((c) => `<option value="${c}" data-i18n="${field.choiceKey(c)}"></option>`).join('')}</select></div>`;
+    }
+    if (field.checkbox) {
+      return `<div class="field checkbox" data-field="${field.name}"><input type="checkbox" id="${id}" name="${field.name}">
+        <label for="${id}" data-i18n="settings.${field.name}"></label></div>`;
+    }
+    const hint = field.hintKey ? `<small id="${id}-hint" data-i18n="${field.hintKey}"></small>` : '';
+    return `<div class="field" data-field="${field.name}"><label for="${id}" data-i18n="settings.${field.name}"></label>
+      <input type="number" id="${id}" name="${field.name}" step="${field.step}" min="${field.min}"${hint ? ` aria-describedby="${id}-hint"` : ''}>${hint}</div>`;
+  };
+  container.innerHTML = `
+    <div class="preset-row">
+      <div class="field"><label for="setting-preset" data-i18n="settings.preset"></label>
+        <select id="setting-preset">${PRESETS.map((p) => `<option value="${p.id}">${p.label}</option>`).join('')}</select></div>
+      <button type="button" id="setting-reset" data-i18n="settings.reset"></button>
+      <p class="settings-summary" id="settings-summary" aria-live="polite"></p>
+    </div>
+    <div class="fields">${FIELDS.map(fieldHtml).join('')}</div>
+    <p class="notice" id="settings-notice" hidden></p>
+    <p class="error" id="settings-error" role="alert" hidden></p>`;
+  form = container;
+
+  container.querySelector('#setting-preset').addEventListener('change', (event) => api.choosePreset(event.target.value));
+  container.querySelector('#setting-reset').addEventListener('click', () => api.choosePreset(api.state.preset));
+  for (const field of FIELDS) {
+    const input = container.querySelector(`#setting-${field.name}`);
+    input.addEventListener('change', () => {
+      let value;
+      if (field.checkbox) value = input.checked;
+      else if (field.choices) value = input.value;
+      else value = input.value.trim() === '' ? undefined : Number(input.value);
+      if (field.name === 'seqLen') {
+        api.setSeqLen(Number.isInteger(value) && value >= 1 ? value : null);
+      } else {
+        api.setOverride(field.name, value);
+      }
+    });
+  }
+}
+
+/** Shows `options` (the options in effect) in the form and hides fields the rope type ignores. */
+export function showSettings(state, options, { summary = '', notice = '', error = '' } = {}) {
+  if (!form) return;
+  form.querySelector('#setting-preset').value = state.preset;
+  const edited = Object.keys(state.overrides).length > 0 || state.seqLen !== null;
+  form.querySelector('#setting-reset').disabled = !edited;
+  form.querySelector('#settings-summary').textContent = summary + (edited ? ` ${t('settings.custom')}` : '');
+  for (const field of FIELDS) {
+    const wrapper = form.querySelector(`[data-field=${field.name}]`);
+    wrapper.hidden = !field.types.includes(options.ropeType ?? 'default');
+    const input = form.querySelector(`#setting-${field.name}`);
+    const value = field.name === 'seqLen' ? state.seqLen : options[field.name];
+    const overridden = field.name === 'seqLen' ? state.seqLen !== null : field.name in state.overrides;
+    wrapper.classList.toggle('overridden', overridden);
+    if (document.activeElement === input) continue;
+    if (field.checkbox) input.checked = Boolean(value);
+    else if (field.choices) input.value = value ?? field.choices[0];
+    else {
+      input.value = value === undefined || value === null ? '' : String(value);
+      input.placeholder = t('settings.unset');
+    }
+  }
+  const noticeEl = form.querySelector('#settings-notice');
+  noticeEl.hidden = !notice;
+  noticeEl.textContent = notice;
+  const errorEl = form.querySelector('#settings-error');
+  errorEl.hidden = !error;
+  errorEl.textContent = error;
+}

@@ -1,0 +1,138 @@
+// The page's single state object and its mirror in the URL query string, so
+// a view can be shared by copying the address. Settings edited by hand are
+// stored as overrides on top of the chosen preset's config.json.
+
+import { DEFAULT_PRESET, PRESETS } from './presets.js';
+
+/** createRope options the settings form can override, with their URL value kinds. */
+export const OVERRIDE_KINDS = Object.freeze({
+  ropeType: 'string',
+  pairing: 'string',
+  headDim: 'int',
+  rotaryDim: 'int',
+  base: 'number',
+  factor: 'number',
+  maxPositionEmbeddings: 'int',
+  originalMaxPositionEmbeddings: 'int',
+  lowFreqFactor: 'number',
+  highFreqFactor: 'number',
+  betaFast: 'number',
+  betaSlow: 'number',
+  mscale: 'number',
+  mscaleAllDim: 'number',
+  attentionFactor: 'number',
+  truncate: 'boolean',
+});
+
+export const MAX_HEATMAP_SIZE = 512;
+export const HEATMAP_SIZES = [32, 64, 128, 256, 512];
+export const VECTOR_MODES = ['random', 'same', 'ones'];
+export const SPEEDS = [1, 4, 16, 64, 256]; // positions per second while playing
+const DEFAULT_SEED = 20240521;
+
+/** The state on first load, before the URL is read. */
+function initialState() {
+  return {
+    preset: DEFAULT_PRESET,
+    overrides: {},
+    seqLen: null, // null: the rope's original context length
+    m: 100, // position shown by the frequency and rotation panels
+    pairs: null, // null: fastest, middle and slowest pair
+    heatmapSize: 128,
+    row: 64,
+    seed: DEFAULT_SEED,
+    vectors: 'random',
+    speed: 4,
+    playing: false,
+    test: false,
+    lang: 'en',
+  };
+}
+
+export const state = initialState();
+
+function parseValue(kind, text) {
+  if (kind === 'string') return text;
+  if (kind === 'boolean') return text === 'true' || text === '1';
+  const value = Number(text);
+  if (!Number.isFinite(value)) return undefined;
+  return kind === 'int' ? Math.trunc(value) : value;
+}
+
+function parseNonNegativeInt(text, fallback) {
+  if (text === null || text.trim() === '') return fallback;
+  const value = Number(text);
+  return Number.isInteger(value) && value >= 0 ? value : fallback;
+}
+
+/** Fills `state` from a query string; unknown or malformed values keep their defaults. */
+export function readUrl(search = window.location.search) {
+  const params = new URLSearchParams(search);
+  const preset = params.get('preset');
+  if (preset && PRESETS.some((p) => p.id === preset)) state.preset = preset;
+  state.overrides = {};
+  for (const [name, kind] of Object.entries(OVERRIDE_KINDS)) {
+    if (!params.has(name)) continue;
+    const value = parseValue(kind, params.get(name));
+    if (value !== undefined) state.overrides[name] = value;
+  }
+  const seqLen = parseNonNegativeInt(params.get('seqLen'), 0);
+  state.seqLen = seqLen >= 1 ? seqLen : null;
+  state.m = parseNonNegativeInt(params.get('m'), state.m);
+  const pairs = params.get('pairs');
+  if (pairs) {
+    const list = pairs.split(',').map((x) => parseNonNegativeInt(x, -1)).filter((x) => x >= 0);
+    state.pairs = list.length > 0 ? list.slice(0, 4) : null;
+  }
+  const size = parseNonNegativeInt(params.get('n'), state.heatmapSize);
+  state.heatmapSize = Math.min(MAX_HEATMAP_SIZE, Math.max(2, size));
+  state.row = Math.min(state.heatmapSize - 1, parseNonNegativeInt(params.get('row'), Math.floor(state.heatmapSize / 2)));
+  state.seed = parseNonNegativeInt(params.get('seed'), state.seed) >>> 0;
+  const vectors = params.get('vectors');
+  if (VECTOR_MODES.includes(vectors)) state.vectors = vectors;
+  const speed = parseNonNegativeInt(params.get('speed'), state.speed);
+  if (SPEEDS.includes(speed)) state.speed = speed;
+  state.test = params.get('test') === '1';
+  if (state.test) state.seed = DEFAULT_SEED;
+  return state;
+}
+
+/** Returns the query string that reproduces the current view. */
+export function toQuery() {
+  const params = new URLSearchParams();
+  params.set('preset', state.preset);
+  for (const [name, value] of Object.entries(state.overrides)) {
+    if (value !== undefined && value !== null) params.set(name, String(value));
+  }
+  if (state.seqLen !== null) params.set('seqLen', String(state.seqLen));
+  params.set('m', String(state.m));
+  if (state.pairs !== null) params.set('pairs', state.pairs.join(','));
+  params.set('n', String(state.heatmapSize));
+  params.set('row', String(state.row));
+  params.set('seed', String(state.seed));
+  if (state.vectors !== 'random') params.set('vectors', state.vectors);
+  if (state.speed !== 4) params.set('speed', String(state.speed));
+  if (state.test) params.set('test', '1');
+  return params.toString();
+}
+
+let pendingWrite = 0;
+
+function replaceUrl() {
+  pendingWrite = 0;
+  const url = `${window.location.pathname}?${toQuery()}${window.location.hash}`;
+  window.history.replaceState(null, '', url);
+}
+
+/**
+ * Replaces the address bar's query. During playback it writes at most every
+ * 250 ms, because browsers throttle frequent history.replaceState calls.
+ */
+export function writeUrl() {
+  if (!state.playing) {
+    window.clearTimeout(pendingWrite);
+    replaceUrl();
+  } else if (!pendingWrite) {
+    pendingWrite = window.setTimeout(replaceUrl, 250);
+  }
+}
