@@ -11,6 +11,10 @@
 /* cos and sin rows for up to this many pair values live on the stack; the
  * block of tokens per pass is sized to fit (at least one token). */
 #define ROPE_STACK_TABLE_FLOATS 1024
+/* Frequencies and row-plan tables up to these pair counts live on the
+ * stack too (2 KB and 18 KB of the 64 KB stack). */
+#define ROPE_STACK_FREQS 256
+#define ROPE_STACK_PLAN_PAIRS 64
 
 static rope_status check_tensor(const char *name, const float *data, size_t len, int32_t n_heads,
                                 int32_t n_tokens, int32_t head_dim, int required) {
@@ -52,7 +56,9 @@ static void rotate_block(rope_kernel_fn kernel, const rope *r, float *x, int32_t
         }
     } else {
         /* [heads, tokens, head_dim]: within a head, consecutive tokens take
-         * consecutive rows. */
+         * consecutive rows. (Walking the heads of one token instead would
+         * share a row, but heads n_tokens * head_dim apart map to the same
+         * cache sets whenever that stride is a large power of two.) */
         for (int32_t h = 0; h < n_heads; h++) {
             float *head = x + ((size_t)h * (size_t)n_tokens + (size_t)t0) * (size_t)head_dim;
             kernel(head, n, head_dim, rotary_dim, cos, sin, r->n_pairs);
@@ -100,15 +106,23 @@ rope_status rope_apply_f32(const rope *r, const rope_qk_f32 *qk) {
         return status;
     }
 
-    /* Scratch: frequencies for this length, and cos/sin rows for a block. */
+    /* Scratch on the stack when it fits: frequencies for this length,
+     * cos/sin rows for a block of tokens, and the row plan's tables for
+     * calls long enough to use them. The heap is used only past that. */
     const int32_t n_pairs = r->n_pairs;
     float stack_table[2 * ROPE_STACK_TABLE_FLOATS];
+    double stack_freq[ROPE_STACK_FREQS];
+    double stack_plan[(2 * ROPE_ANCHOR_SPAN + 4) * ROPE_STACK_PLAN_PAIRS];
     float *cos = stack_table;
     int32_t block = ROPE_STACK_TABLE_FLOATS / n_pairs;
     double *freq_scratch = NULL;
+    double *heap_freq = NULL;
     float *heap_table = NULL;
+    double *plan_scratch = NULL;
+    double *heap_plan = NULL;
     if (rope__depends_on_seq_len(r->params.type)) {
-        freq_scratch = malloc((size_t)n_pairs * sizeof *freq_scratch);
+        freq_scratch = n_pairs <= ROPE_STACK_FREQS ? stack_freq
+                                                    : (heap_freq = malloc((size_t)n_pairs * sizeof *heap_freq));
     }
     if (block == 0) {
         block = 1;
@@ -116,26 +130,35 @@ rope_status rope_apply_f32(const rope *r, const rope_qk_f32 *qk) {
         cos = heap_table;
     }
     if ((rope__depends_on_seq_len(r->params.type) && freq_scratch == NULL) || cos == NULL) {
-        free(freq_scratch);
+        free(heap_freq);
         free(heap_table);
         return rope__fail(ROPE_STATUS_OUT_OF_MEMORY, "out of memory allocating %d-pair tables",
                           (int)n_pairs);
     }
+    if (qk->n_tokens >= ROPE_ANCHOR_SPAN) {
+        /* Optional: without it the rows are the same, only slower. */
+        plan_scratch = n_pairs <= ROPE_STACK_PLAN_PAIRS
+                           ? stack_plan
+                           : (heap_plan = malloc(rope__row_scratch_doubles(n_pairs) * sizeof *heap_plan));
+    }
     float *sin = cos + (size_t)block * (size_t)n_pairs;
     const double *inv_freq = rope__inv_freq_for(r, seq_len, freq_scratch);
     rope_kernel_fn kernel = rope_select_kernel(r->params.pairing);
+    rope_row_plan plan;
+    rope__row_plan_init(&plan, r, inv_freq, plan_scratch, qk->n_tokens);
 
     /* Rotate block by block so the rows stay in cache for every head. */
     for (int32_t t0 = 0; t0 < qk->n_tokens; t0 += block) {
         int32_t n = qk->n_tokens - t0 < block ? qk->n_tokens - t0 : block;
-        rope__fill_table(r, inv_freq, qk->positions + t0, n, cos, sin);
+        rope__fill_rows(&plan, qk->positions + t0, n, cos, sin);
         rotate_block(kernel, r, qk->q, qk->n_q_heads, qk->n_tokens, qk->layout, t0, n, cos, sin);
         if (qk->n_k_heads > 0) {
             rotate_block(kernel, r, qk->k, qk->n_k_heads, qk->n_tokens, qk->layout, t0, n, cos, sin);
         }
     }
 
-    free(freq_scratch);
+    free(heap_freq);
     free(heap_table);
+    free(heap_plan);
     return ROPE_STATUS_OK;
 }

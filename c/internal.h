@@ -81,4 +81,33 @@ rope_status rope__resolve_seq_len(int64_t seq_len, int32_t max_position, int64_t
 /* Finite and >= lo (x may be NaN or infinite). */
 int rope__is_finite_at_least(double x, double lo);
 
+/* Positions are split as p = A + d with A a multiple of this span (a power
+ * of two) and 0 <= d < span; see table.c. */
+#define ROPE_ANCHOR_SPAN 16
+
+/* State for filling many cos/sin rows with the same frequencies. scratch,
+ * when not NULL, holds rope__row_scratch_doubles(n_pairs) doubles and
+ * keeps the offset table and the last anchor's values between calls. */
+typedef struct rope_row_plan {
+    const double *inv_freq;
+    int32_t n_pairs;
+    double scale;
+    double *scratch;
+    int32_t anchor;        /* anchor whose values are in scratch, or -1 */
+    int have_offsets;      /* scratch holds the ROPE_ANCHOR_SPAN offset rows */
+} rope_row_plan;
+
+/* Doubles of scratch a row plan uses for n_pairs frequencies. */
+size_t rope__row_scratch_doubles(int32_t n_pairs);
+
+/* Prepare a plan for about n_positions rows; scratch may be NULL. */
+void rope__row_plan_init(rope_row_plan *plan, const rope *r, const double *inv_freq, double *scratch,
+                         int32_t n_positions);
+
+/* Fill n_positions rows (n_pairs floats each, times the attention scaling)
+ * for validated positions. The bits of a row depend only on its position
+ * and the frequencies, never on the plan's scratch or the other positions. */
+void rope__fill_rows(rope_row_plan *plan, const int32_t *positions, int32_t n_positions,
+                     float *cos_out, float *sin_out);
+
 #endif /* ROPE_INTERNAL_H */

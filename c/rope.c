@@ -2,6 +2,7 @@
  * rope.c: parameter defaults, validation shared by every rope type, and the
  * lifetime of a rope object.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,22 @@ rope_status rope_create(const rope_params *params, rope **out) {
     if (status != ROPE_STATUS_OK) {
         return status;
     }
+    double attention_scaling = 1.0;
+    switch (resolved.type) {
+    case ROPE_TYPE_YARN: attention_scaling = rope__attention_yarn(&resolved); break;
+    case ROPE_TYPE_LONGROPE: attention_scaling = rope__attention_longrope(&resolved); break;
+    default: break;
+    }
+    /* Tables are float32, so a larger scaling would turn cos and sin into
+     * infinities (a huge attention_factor, or an mscale ratio). */
+    if (!(isfinite(attention_scaling) && attention_scaling > 0.0 && attention_scaling <= FLT_MAX)) {
+        return rope__fail(ROPE_STATUS_INVALID_ARGUMENT,
+                          "attention scaling is %g (from attention_factor %g, mscale %g, "
+                          "mscale_all_dim %g); expected a finite number > 0 and at most 3.4e38 "
+                          "so that scaled cos/sin fit float32",
+                          attention_scaling, resolved.attention_factor, resolved.mscale,
+                          resolved.mscale_all_dim);
+    }
 
     /* Allocate the object and its owned arrays. */
     rope *r = calloc(1, sizeof *r);
@@ -169,11 +186,7 @@ rope_status rope_create(const rope_params *params, rope **out) {
     }
 
     /* Precompute what does not depend on the call. */
-    switch (resolved.type) {
-    case ROPE_TYPE_YARN: r->attention_scaling = rope__attention_yarn(&r->params); break;
-    case ROPE_TYPE_LONGROPE: r->attention_scaling = rope__attention_longrope(&r->params); break;
-    default: r->attention_scaling = 1.0; break;
-    }
+    r->attention_scaling = attention_scaling;
     compute_fixed_inv_freq(r);
 
     *out = r;

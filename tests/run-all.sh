@@ -31,6 +31,7 @@ run_suite "C kernels (native ASan/UBSan, WASM SIMD128, WASM scalar)" bash tests/
 run_suite "C API (native ASan/UBSan)" bash tests/c/run_api_tests.sh
 run_suite "fuzz regressions" bash tests/fuzz/run.sh regress
 run_suite "node: both WASM builds" node --test tests/node/
+run_suite "package: npm pack, install, bundlers, browsers" node --test tests/package/
 run_suite "TypeScript types" npx --no-install tsc -p tests/types/tsconfig.json
 run_suite "browser (Chromium)" node --test tests/browser/
 

@@ -86,6 +86,15 @@ export function ropeOptionsFromConfig(config) {
       );
     }
   }
+  // transformers needs a type for any scaling dict that sets parameters;
+  // reading {"factor": 4} as plain RoPE would drop the factor silently.
+  const parameterKeys = Object.keys(scaling).filter((key) => !['rope_theta', 'partial_rotary_factor'].includes(key));
+  if (typeKey === undefined && parameterKeys.length > 0) {
+    throw new RangeError(
+      `${scalingName}.rope_type is missing but ${scalingName} sets ${parameterKeys.join(', ')}; ` +
+        'expected rope_type (or the legacy type): default, linear, dynamic, yarn, longrope or llama3',
+    );
+  }
   if (typeKey !== undefined) {
     options.ropeType = TYPE_ALIASES[typeKey] ?? typeKey;
     keyNames.ropeType = `${scalingName}.${scaling.rope_type !== undefined ? 'rope_type' : 'type'}`;
@@ -109,7 +118,8 @@ export function ropeOptionsFromConfig(config) {
     }
     for (const found of [hidden, heads]) {
       if (!Number.isInteger(found.value) || found.value <= 0) {
-        throw new RangeError(`${found.label} is ${describe(found.value)}; expected a positive integer`);
+        const Kind = typeof found.value === 'number' ? RangeError : TypeError;
+        throw new Kind(`${found.label} is ${describe(found.value)}; expected a positive integer`);
       }
     }
     if (hidden.value % heads.value !== 0) {

@@ -31,18 +31,32 @@ export function simd128Supported() {
 
 /** URL of the .wasm file for a backend, next to this module. */
 export function wasmUrl(backend) {
-  return new URL(`./wasm/rope-${backend}.wasm`, import.meta.url);
+  // Two literal URLs rather than one template, because Vite and webpack 5
+  // copy only files named by a static new URL('...', import.meta.url).
+  return backend === 'scalar'
+    ? new URL('./wasm/rope-scalar.wasm', import.meta.url)
+    : new URL('./wasm/rope-simd128.wasm', import.meta.url);
 }
 
 function isNodeFileUrl(url) {
   return url.protocol === 'file:' && typeof process === 'object' && Boolean(process.versions?.node);
 }
 
+/**
+ * node:fs/promises, reached without an import() of a literal name: a
+ * bundler targeting browsers fails on one it cannot resolve, even one that
+ * never runs there.
+ */
+async function nodeFs() {
+  if (typeof process.getBuiltinModule === 'function') return process.getBuiltinModule('node:fs/promises');
+  const name = 'node:fs/promises'; // Node 18 to 20.15 lack getBuiltinModule
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ name);
+}
+
 async function readBytes(url) {
   if (isNodeFileUrl(url)) {
-    const { readFile } = await import('node:fs/promises');
-    const { fileURLToPath } = await import('node:url');
-    return readFile(fileURLToPath(url));
+    const { readFile } = await nodeFs();
+    return readFile(url);
   }
   const response = await fetch(url);
   if (!response.ok) {
@@ -53,12 +67,54 @@ async function readBytes(url) {
 
 const compiled = new Map(); // cache key -> Promise<WebAssembly.Module>
 
+function isBytes(value) {
+  return value instanceof ArrayBuffer || ArrayBuffer.isView(value);
+}
+
+function isUrlLike(value) {
+  return typeof value === 'string' || value instanceof URL;
+}
+
+function describeSource(value) {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+/**
+ * Returns the source of one backend's bytes from a `wasm` load option:
+ * undefined (the file next to this module), a URL or string, bytes, or an
+ * object with one such entry per backend.
+ */
+export function pickSource(backend, wasm) {
+  if (wasm === undefined || isUrlLike(wasm) || isBytes(wasm)) return wasm;
+  if (typeof wasm !== 'object' || wasm === null || Array.isArray(wasm)) {
+    throw new TypeError(`wasm is ${describeSource(wasm)}; expected a URL, a string, bytes, or { simd128, scalar } with one of those each`);
+  }
+  for (const key of Object.keys(wasm)) {
+    if (!BACKENDS.includes(key)) {
+      throw new TypeError(`wasm has the key ${JSON.stringify(key)}; expected only 'simd128' and 'scalar'`);
+    }
+  }
+  const source = wasm[backend];
+  if (source === undefined) {
+    const other = backend === 'simd128' ? 'scalar' : 'simd128';
+    throw new TypeError(`wasm.${backend} is missing, and the ${backend} build was chosen; give it, or pass backend: '${other}'`);
+  }
+  if (!isUrlLike(source) && !isBytes(source)) {
+    throw new TypeError(`wasm.${backend} is ${describeSource(source)}; expected a URL, a string or bytes`);
+  }
+  return source;
+}
+
 /**
  * Compiles a backend's module once per page or process. `source` overrides
  * where the bytes come from (a URL, or the bytes themselves).
  */
 export function compileBackend(backend, source) {
-  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+  if (isBytes(source)) {
     return WebAssembly.compile(source);
   }
   const url = source === undefined ? wasmUrl(backend) : new URL(String(source), import.meta.url);
@@ -126,9 +182,9 @@ export class WasmInstance {
 
 /**
  * Instantiates a backend. `backend` is 'auto' (SIMD128 when the engine has
- * it), 'simd128' or 'scalar'.
+ * it), 'simd128' or 'scalar'; `wasm` is the load option (see pickSource).
  */
-export async function instantiateBackend(backend = 'auto', source) {
+export async function instantiateBackend(backend = 'auto', wasm) {
   let chosen = backend;
   if (backend === 'auto') {
     chosen = simd128Supported() ? 'simd128' : 'scalar';
@@ -137,17 +193,23 @@ export async function instantiateBackend(backend = 'auto', source) {
   } else if (backend === 'simd128' && !simd128Supported()) {
     throw new RangeError("backend is 'simd128', but this engine does not support WebAssembly SIMD128; use 'auto' or 'scalar'");
   }
-  const module = await compileBackend(chosen, source);
-  let wasm = null;
+  const module = await compileBackend(chosen, pickSource(chosen, wasm));
+  let loaded = null;
   const imports = {
     env: {
       // Called after memory.grow; views are rebuilt lazily on next access.
       emscripten_notify_memory_growth() {
-        if (wasm !== null) wasm._refresh();
+        if (loaded !== null) loaded._refresh();
       },
     },
   };
   const instance = await WebAssembly.instantiate(module, imports);
-  wasm = new WasmInstance(instance, chosen);
-  return wasm;
+  loaded = new WasmInstance(instance, chosen);
+  // A `wasm` option can hand over the other build's file by mistake; its
+  // label would then be wrong about which kernels run.
+  const built = loaded.exports.rope_has_simd128() ? 'simd128' : 'scalar';
+  if (built !== chosen) {
+    throw new RangeError(`wasm gave the ${built} build, but the ${chosen} build was chosen; pass the rope-${chosen}.wasm file for it`);
+  }
+  return loaded;
 }

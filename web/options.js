@@ -6,6 +6,7 @@ export const ROPE_TYPES = Object.freeze(['default', 'linear', 'dynamic', 'yarn',
 export const PAIRINGS = Object.freeze(['half', 'interleaved']);
 export const MAX_HEAD_DIM = 65536;
 export const MAX_INT32 = 2147483647;
+export const MAX_FLOAT32 = 3.4028234663852886e38;
 
 const KNOWN_OPTIONS = new Set([
   'ropeType', 'headDim', 'rotaryDim', 'partialRotaryFactor', 'base', 'pairing', 'factor',
@@ -189,7 +190,8 @@ export function normalizeOptions(options) {
     result.mscaleAllDim = checkNumber(label('mscaleAllDim'), options.mscaleAllDim, (x) => x >= 0, 'a finite number >= 0');
   }
   if (has('attentionFactor')) {
-    result.attentionFactor = checkNumber(label('attentionFactor'), options.attentionFactor, (x) => x > 0, 'a finite number > 0');
+    result.attentionFactor = checkNumber(label('attentionFactor'), options.attentionFactor, (x) => x > 0 && x <= MAX_FLOAT32,
+      'a finite number > 0 and at most 3.4e38, so that scaled cos/sin fit float32');
   }
   if (has('truncate')) {
     if (typeof options.truncate !== 'boolean') {

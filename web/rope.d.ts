@@ -149,12 +149,20 @@ export type ConfigOptions = RopeOptions & {
   readonly keyNames?: Readonly<Record<string, string>>;
 };
 
+/** One build's .wasm: a URL (string or URL; relative strings resolve against web/loader.js) or its bytes. */
+export type WasmSource = string | URL | ArrayBuffer | ArrayBufferView;
+
 /** How to load a module. */
 export interface LoadOptions {
   /** Default 'auto'. RangeError for an unknown name, or 'simd128' on an engine without SIMD128. */
   backend?: BackendRequest;
-  /** Where the .wasm comes from: a URL (string or URL) or its bytes. Given, the module is not cached. */
-  wasm?: string | URL | ArrayBuffer | ArrayBufferView;
+  /**
+   * The .wasm source: one source for the build that `backend` picks, or one per build,
+   * so that 'auto' can pick either. Given, the module is not cached. The promise rejects with
+   * TypeError for a source of another kind or a missing entry, and with RangeError when the
+   * bytes are the other build.
+   */
+  wasm?: WasmSource | { simd128?: WasmSource; scalar?: WasmSource };
 }
 
 /** Arguments of Rope.apply. */

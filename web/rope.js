@@ -14,6 +14,7 @@ const STATUS_BUFFER_TOO_SMALL = 3;
 const STATUS_OUT_OF_MEMORY = 4;
 const KERNELS = ['auto', 'scalar', 'simd128'];
 const LAYOUTS = { thd: 0, htd: 1 };
+const MAX_WASM_BYTES = 2 ** 32 - 65536; // below 4 GiB, leaving room for the module's own data
 
 // Field order of the layout tables in c/wasm_bridge.c.
 const PARAMS_FIELDS = [
@@ -98,6 +99,10 @@ export class RopeModule {
   }
 
   malloc(bytes) {
+    // wasm32 addresses are 32-bit, so malloc would wrap a larger request.
+    if (!(bytes <= MAX_WASM_BYTES)) {
+      throw new RangeError(`rope-wasm: a request for ${bytes} bytes exceeds WebAssembly's 4 GiB address space; use fewer positions or tokens per call`);
+    }
     const pointer = this.wasm.exports.malloc(Math.max(bytes, 1));
     if (pointer === 0) {
       throw new Error(`rope-wasm: out of memory allocating ${bytes} bytes in WebAssembly memory`);
@@ -178,7 +183,7 @@ function checkPositions(positions) {
 
 function checkSeqLen(seqLen) {
   if (seqLen === undefined) return 0;
-  return checkInteger('seqLen', seqLen, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+  return checkInteger('seqLen', seqLen, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1 and at most 2^53 - 1');
 }
 
 /**
@@ -284,16 +289,13 @@ export class Rope {
     const checked = checkPositions(positions);
     const length = checkSeqLen(seqLen);
     const n = checked.length * (this.rotaryDim / 2);
-    const block = this.module.malloc(4 * checked.length + 8 * n);
-    try {
-      const cosAt = block + 4 * checked.length;
-      const sinAt = cosAt + 4 * n;
-      wasm.i32.set(checked, block / 4);
-      this.module.check(wasm.exports.rope_table_f32(this.pointer, block, checked.length, BigInt(length), cosAt, sinAt, n));
-      return { cos: wasm.f32.slice(cosAt / 4, cosAt / 4 + n), sin: wasm.f32.slice(sinAt / 4, sinAt / 4 + n) };
-    } finally {
-      wasm.exports.free(block);
-    }
+    const block = this.#scratch(4 * checked.length + 8 * n);
+    const cosAt = block + 4 * checked.length;
+    const sinAt = cosAt + 4 * n;
+    wasm.i32.set(checked, block >> 2);
+    this.module.check(wasm.exports.rope_table_f32(this.pointer, block, checked.length, BigInt(length), cosAt, sinAt, n));
+    const f32 = wasm.f32;
+    return { cos: f32.slice(cosAt >> 2, (cosAt >> 2) + n), sin: f32.slice(sinAt >> 2, (sinAt >> 2) + n) };
   }
 
   /**
@@ -310,44 +312,65 @@ export class Rope {
     const checked = checkPositions(positions);
     const nTokens = checked.length;
     const length = checkSeqLen(seqLen);
-    const tensors = [['q', q, nQHeads, true], ['k', k, nKHeads, false]].map(([name, data, heads, required]) =>
-      this.#checkTensor(name, data, heads, nTokens, required));
+    const qt = this.#checkTensor('q', q, nQHeads, nTokens, true);
+    const kt = this.#checkTensor('k', k, nKHeads, nTokens, false);
 
-    // One block: positions, then a copy of each tensor that is not in WASM memory already.
-    const copyBytes = tensors.reduce((sum, t) => sum + (t && t.copy ? 4 * t.length : 0), 0);
+    // One scratch block: the rope_qk_f32, positions, then a copy of each
+    // tensor that is not in WASM memory already. The struct size is a
+    // multiple of 8, so seq_len stays 8-aligned.
     const qk = this.module.qkLayout;
-    const block = this.module.malloc(qk.size + 4 * nTokens + copyBytes);
-    try {
-      let cursor = block + qk.size;
-      wasm.i32.set(checked, cursor / 4);
-      const positionsAt = cursor;
-      cursor += 4 * nTokens;
-      for (const t of tensors) {
-        if (t && t.copy) {
-          t.pointer = cursor;
-          wasm.f32.set(t.data, cursor / 4);
-          cursor += 4 * t.length;
-        }
-      }
-      const view = wasm.dataView;
-      const [qt, kt] = tensors;
-      view.setUint32(block + qk.q, qt.pointer, true);
-      view.setUint32(block + qk.q_len, qt.length, true);
-      view.setInt32(block + qk.n_q_heads, qt.heads, true);
-      view.setUint32(block + qk.k, kt ? kt.pointer : 0, true);
-      view.setUint32(block + qk.k_len, kt ? kt.length : 0, true);
-      view.setInt32(block + qk.n_k_heads, kt ? kt.heads : 0, true);
-      view.setInt32(block + qk.n_tokens, nTokens, true);
-      view.setUint32(block + qk.positions, positionsAt, true);
-      view.setInt32(block + qk.layout, LAYOUTS[layout], true);
-      view.setBigInt64(block + qk.seq_len, BigInt(length), true);
-      this.module.check(wasm.exports.rope_apply_f32(this.pointer, block));
-      for (const t of tensors) {
-        if (t && t.copy) t.data.set(wasm.f32.subarray(t.pointer / 4, t.pointer / 4 + t.length));
-      }
-    } finally {
-      wasm.exports.free(block);
+    const copyBytes = (qt.copy ? 4 * qt.length : 0) + (kt !== null && kt.copy ? 4 * kt.length : 0);
+    const block = this.#scratch(qk.size + 4 * nTokens + copyBytes);
+    const positionsAt = block + qk.size;
+    let cursor = positionsAt + 4 * nTokens;
+    const f32 = wasm.f32;
+    if (qt.copy) {
+      qt.pointer = cursor;
+      f32.set(qt.data, cursor >> 2);
+      cursor += 4 * qt.length;
     }
+    if (kt !== null && kt.copy) {
+      kt.pointer = cursor;
+      f32.set(kt.data, cursor >> 2);
+    }
+    const i32 = wasm.i32;
+    if (nTokens === 1) i32[positionsAt >> 2] = checked[0]; else i32.set(checked, positionsAt >> 2);
+    // Pointers and sizes fit in 32 bits in wasm32; seq_len (< 2^53) is
+    // written as two little-endian 32-bit halves.
+    i32[(block + qk.q) >> 2] = qt.pointer;
+    i32[(block + qk.q_len) >> 2] = qt.length;
+    i32[(block + qk.n_q_heads) >> 2] = qt.heads;
+    i32[(block + qk.k) >> 2] = kt !== null ? kt.pointer : 0;
+    i32[(block + qk.k_len) >> 2] = kt !== null ? kt.length : 0;
+    i32[(block + qk.n_k_heads) >> 2] = kt !== null ? kt.heads : 0;
+    i32[(block + qk.n_tokens) >> 2] = nTokens;
+    i32[(block + qk.positions) >> 2] = positionsAt;
+    i32[(block + qk.layout) >> 2] = LAYOUTS[layout];
+    i32[(block + qk.seq_len) >> 2] = length % 0x100000000;
+    i32[(block + qk.seq_len + 4) >> 2] = Math.floor(length / 0x100000000);
+    this.module.check(wasm.exports.rope_apply_f32(this.pointer, block));
+    if (qt.copy) qt.data.set(wasm.f32.subarray(qt.pointer >> 2, (qt.pointer >> 2) + qt.length));
+    if (kt !== null && kt.copy) kt.data.set(wasm.f32.subarray(kt.pointer >> 2, (kt.pointer >> 2) + kt.length));
+  }
+
+  // Scratch in WASM memory reused by table() and apply(): grown on demand
+  // (never shrunk, so a rope that once copied a large tensor keeps that
+  // much) and released by free().
+  #scratchPointer = 0;
+  #scratchBytes = 0;
+
+  #scratch(bytes) {
+    if (bytes > this.#scratchBytes || this.#scratchPointer === 0) {
+      if (this.#scratchPointer !== 0) {
+        this.module.wasm.exports.free(this.#scratchPointer);
+        this.#scratchPointer = 0;
+        this.#scratchBytes = 0;
+      }
+      const size = Math.ceil(Math.max(bytes, 256) / 64) * 64;
+      this.#scratchPointer = this.module.malloc(size);
+      this.#scratchBytes = size;
+    }
+    return this.#scratchPointer;
   }
 
   #checkTensor(name, data, heads, nTokens, required) {
@@ -380,6 +403,11 @@ export class Rope {
   /** Releases the rope's WebAssembly memory; later calls throw. */
   free() {
     if (this.pointer !== 0) {
+      if (this.#scratchPointer !== 0) {
+        this.module.wasm.exports.free(this.#scratchPointer);
+        this.#scratchPointer = 0;
+        this.#scratchBytes = 0;
+      }
       this.module.wasm.exports.rope_free(this.pointer);
       this.pointer = 0;
     }

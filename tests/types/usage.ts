@@ -57,6 +57,7 @@ rope.apply(args);
 const module: RopeModule = await loadRopeModule({ backend: 'simd128' });
 const fromBytes: RopeModule = await loadRopeModule({ backend: 'scalar', wasm: new Uint8Array(8) });
 const fromUrl: RopeModule = await loadRopeModule({ wasm: new URL('file:///rope-scalar.wasm') });
+const perBuild: RopeModule = await loadRopeModule({ wasm: { simd128: 'rope-simd128.wasm', scalar: new ArrayBuffer(8) } });
 module.setKernel('scalar');
 const kernel: Backend = module.kernel;
 const heap: number = module.heapInUse();
@@ -93,6 +94,10 @@ await createRope({ headDim: '64' });
 await createRope({ headDim: 64, rope_theta: 10000 });
 // @ts-expect-error unknown backend
 await loadRopeModule({ backend: 'gpu' });
+// @ts-expect-error wasm sources are keyed by build name
+await loadRopeModule({ wasm: { simd: 'rope-simd128.wasm' } });
+// @ts-expect-error a wasm source is a URL, a string or bytes
+await loadRopeModule({ wasm: { scalar: 42 } });
 // @ts-expect-error unknown kernel
 module.setKernel('avx');
 // @ts-expect-error rope_scaling.rope_type must be a rope type
@@ -107,6 +112,6 @@ rope.table(5);
 new WasmFloat32Array(module, 0, 4);
 
 export {
-  backend, badConfig, cos, dims, fromBytes, fromConverted, fromInt32, fromUrl, heap, invFreq, invFreqLong, kernel,
+  backend, badConfig, cos, dims, fromBytes, fromConverted, fromInt32, fromUrl, heap, perBuild, invFreq, invFreqLong, kernel,
   layout, longrope, maxContext, original, pairing, pairings, ropeType, simd, types, view,
 };
