@@ -221,6 +221,14 @@ rope_status rope_table_f32(const rope *r, const int32_t *positions, int32_t n_po
  * allowed by rope_set_kernel. */
 rope_status rope_apply_f32(const rope *r, const rope_qk_f32 *qk);
 
+/* Write out[m * n_k + n] = q_m . k_n for n_q query rows and n_k key rows of
+ * dim floats each (row-major, contiguous): the attention scores of rotated
+ * q and k before the 1/sqrt(d) scaling. Products are exact in double; the
+ * SIMD128 kernel sums them in float32 within 16-slot chunks and the chunk
+ * sums in double, the scalar one in double throughout. */
+rope_status rope_scores_f32(const float *q, int32_t n_q, const float *k, int32_t n_k, int32_t dim,
+                            double *out, size_t out_len);
+
 /* Choose the kernel that rope_apply_f32 uses in this process (one dispatch
  * point for the whole library). Asking for SIMD128 in a build without it
  * returns ROPE_STATUS_UNSUPPORTED and keeps the current choice. */

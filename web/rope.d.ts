@@ -262,6 +262,14 @@ export class RopeModule {
    */
   allocFloat32(length: number): WasmFloat32Array;
   /**
+   * Dot product of every row of q with every row of k (rows of `dim`
+   * floats): [q.length / dim, k.length / dim] scores, row-major, the
+   * attention scores of rotated q and k before the 1/sqrt(d) scaling.
+   * @throws {TypeError} q or k not a Float32Array or live WasmFloat32Array.
+   * @throws {RangeError} dim not a positive integer, or a length not a multiple of it.
+   */
+  scoreMatrix(q: Float32Array | WasmFloat32Array, k: Float32Array | WasmFloat32Array, dim: number): Float64Array;
+  /**
    * Builds a Rope from options or a config.json object.
    * @throws {TypeError | RangeError} invalid options; see RopeOptions.
    */

@@ -119,6 +119,49 @@ export class RopeModule {
     return buffer;
   }
 
+  /**
+   * Returns the dot product of every row of q with every row of k, rows of
+   * `dim` floats: a Float64Array of shape [q.length / dim, k.length / dim],
+   * the attention scores of rotated queries and keys before the 1/sqrt(d)
+   * scaling. q and k are Float32Arrays or WasmFloat32Arrays.
+   */
+  scoreMatrix(q, k, dim) {
+    checkInteger('dim', dim, 1, MAX_INT32);
+    const rows = [['q', q], ['k', k]].map(([name, data]) => {
+      if (!(data instanceof Float32Array) && !(data instanceof WasmFloat32Array)) {
+        throw new TypeError(`${name} is ${describeValue(data)}; expected a Float32Array or WasmFloat32Array`);
+      }
+      if (data instanceof WasmFloat32Array && (data.module !== this || data.pointer === 0)) {
+        throw new TypeError(`${name} was freed or belongs to another RopeModule`);
+      }
+      if (data.length % dim !== 0) {
+        throw new RangeError(`${name} has ${data.length} elements; expected a multiple of dim (${dim})`);
+      }
+      return data.length / dim;
+    });
+    const [nQ, nK] = rows;
+    const copies = [q, k].filter((data) => data instanceof Float32Array);
+    const copyBytes = copies.reduce((sum, data) => sum + 4 * data.length, 0);
+    const block = this.malloc(8 * nQ * nK + copyBytes);
+    try {
+      const outAt = block;
+      let cursor = block + 8 * nQ * nK;
+      const pointerOf = (data) => {
+        if (data instanceof WasmFloat32Array) return data.pointer;
+        const at = cursor;
+        this.wasm.f32.set(data, at / 4);
+        cursor += 4 * data.length;
+        return at;
+      };
+      const qAt = pointerOf(q);
+      const kAt = pointerOf(k);
+      this.check(this.wasm.exports.rope_scores_f32(qAt, nQ, kAt, nK, dim, outAt, nQ * nK));
+      return this.wasm.f64.slice(outAt / 8, outAt / 8 + nQ * nK);
+    } finally {
+      this.wasm.exports.free(block);
+    }
+  }
+
   /** Builds a Rope from createRope options or a config.json object. */
   createRope(optionsOrConfig) {
     return new Rope(this, optionsOrConfig);

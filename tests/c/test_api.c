@@ -1706,6 +1706,46 @@ static void test_allocation_failures(void) {
 }
 #endif
 
+/* rope_scores_f32: every q_m . k_n against a double loop, then each rejection. */
+static void test_scores(void) {
+    enum { N_Q = 5, N_K = 3, DIM = 19 };
+    float q[N_Q * DIM];
+    float k[N_K * DIM];
+    for (int i = 0; i < N_Q * DIM; i++) q[i] = (float)((i * 37) % 23 - 11) / 8.0f;
+    for (int i = 0; i < N_K * DIM; i++) k[i] = (float)((i * 53) % 29 - 14) / 16.0f;
+    double out[N_Q * N_K + GUARD];
+    for (int i = 0; i < N_Q * N_K + GUARD; i++) out[i] = -12345.0;
+
+    expect_ok("rope_scores_f32", rope_scores_f32(q, N_Q, k, N_K, DIM, out, N_Q * N_K));
+    for (int m = 0; m < N_Q; m++) {
+        for (int n = 0; n < N_K; n++) {
+            double exact = 0.0;
+            for (int j = 0; j < DIM; j++) exact += (double)q[m * DIM + j] * (double)k[n * DIM + j];
+            /* The inputs are multiples of 1/16 with small numerators, so
+             * every partial sum is exact and the scalar kernel must match. */
+            check(out[m * N_K + n] == exact, "rope_scores_f32 [%d][%d]: %.17g, expected %.17g", m, n,
+                  out[m * N_K + n], exact);
+        }
+    }
+    for (int i = N_Q * N_K; i < N_Q * N_K + GUARD; i++) {
+        check(out[i] == -12345.0, "rope_scores_f32 wrote past out_len at index %d", i);
+    }
+
+    expect_error("rope_scores_f32 n_q -1", rope_scores_f32(q, -1, k, N_K, DIM, out, 100),
+                 ROPE_STATUS_INVALID_ARGUMENT, "n_q", "-1");
+    expect_error("rope_scores_f32 n_k -2", rope_scores_f32(q, N_Q, k, -2, DIM, out, 100),
+                 ROPE_STATUS_INVALID_ARGUMENT, "n_k", "-2");
+    expect_error("rope_scores_f32 dim 0", rope_scores_f32(q, N_Q, k, N_K, 0, out, 100),
+                 ROPE_STATUS_INVALID_ARGUMENT, "dim", "0");
+    expect_error("rope_scores_f32 q NULL", rope_scores_f32(NULL, N_Q, k, N_K, DIM, out, 100),
+                 ROPE_STATUS_INVALID_ARGUMENT, "q", "NULL");
+    expect_error("rope_scores_f32 out NULL", rope_scores_f32(q, N_Q, k, N_K, DIM, NULL, 100),
+                 ROPE_STATUS_INVALID_ARGUMENT, "out", "NULL");
+    expect_error("rope_scores_f32 out_len 14", rope_scores_f32(q, N_Q, k, N_K, DIM, out, 14),
+                 ROPE_STATUS_BUFFER_TOO_SMALL, "out_len", "14");
+    expect_ok("rope_scores_f32 no rows", rope_scores_f32(NULL, 0, NULL, 0, DIM, NULL, 0));
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || argc > 3) {
         fprintf(stderr, "usage: %s REFERENCE_FILE [SEED]\n", argv[0]);
@@ -1745,6 +1785,7 @@ int main(int argc, char **argv) {
     test_create_rejections();
     test_call_rejections();
     test_kernels_and_messages();
+    test_scores();
 #if defined(TEST_API_WRAP_MALLOC)
     test_allocation_failures();
 #else

@@ -62,6 +62,10 @@ module.setKernel('scalar');
 const kernel: Backend = module.kernel;
 const heap: number = module.heapInUse();
 const buffer: WasmFloat32Array = module.allocFloat32(4 * 128);
+const scores: Float64Array = module.scoreMatrix(new Float32Array(4 * 128), buffer, 128);
+void scores;
+// @ts-expect-error dim is a number
+module.scoreMatrix(new Float32Array(8), new Float32Array(8), "8");
 const view: Float32Array = buffer.array;
 const local: Rope = module.createRope({ headDim: 128 });
 local.apply({ q: buffer, nQHeads: 4, positions: [3] });
