@@ -1,9 +1,11 @@
-// The settings form: preset selector and the createRope options of the
-// chosen rope type. Edits become overrides on top of the preset (see
-// state.js); which fields show depends on the rope type.
+// The settings form: preset selector, the createRope options of the chosen
+// rope type, and a box for pasting (or dropping) a model's config.json.
+// Edits become overrides on top of the preset (see state.js); which fields
+// show depends on the rope type.
 
 import { PAIRINGS, ROPE_TYPES } from '../rope.js';
 import { PRESETS } from './presets.js';
+import { CUSTOM_PRESET } from './state.js';
 import { t } from './i18n/index.js';
 
 const ALL = ROPE_TYPES;
@@ -68,14 +70,36 @@ export function mountSettings(container, api) {
   container.innerHTML = `
     <div class="preset-row">
       <div class="field"><label for="setting-preset" data-i18n="settings.preset"></label>
-        <select id="setting-preset">${PRESETS.map((p) => `<option value="${p.id}">${p.label}</option>`).join('')}</select></div>
+        <select id="setting-preset">${PRESETS.map((p) => `<option value="${p.id}">${p.label}</option>`).join('')}
+          <option value="${CUSTOM_PRESET}" data-i18n="settings.customPreset" hidden></option></select></div>
       <button type="button" id="setting-reset" data-i18n="settings.reset"></button>
       <p class="settings-summary" id="settings-summary" aria-live="polite"></p>
     </div>
     <div class="fields">${FIELDS.map(fieldHtml).join('')}</div>
     <p class="notice" id="settings-notice" hidden></p>
-    <p class="error" id="settings-error" role="alert" hidden></p>`;
+    <p class="error" id="settings-error" role="alert" hidden></p>
+    <details id="config-details" class="config-box">
+      <summary data-i18n="settings.configHeading"></summary>
+      <p class="hint" id="config-hint" data-i18n="settings.configHint"></p>
+      <label for="config-text" class="visually-hidden" data-i18n="settings.configLabel"></label>
+      <textarea id="config-text" rows="7" spellcheck="false" aria-describedby="config-hint" data-i18n-placeholder="settings.configPlaceholder"></textarea>
+      <div class="config-actions">
+        <button type="button" id="config-use" data-i18n="settings.configUse"></button>
+        <label class="file-pick"><span data-i18n="settings.configFile"></span>
+          <input type="file" id="config-file" accept=".json,application/json"></label>
+      </div>
+      <p class="error" id="config-error" role="alert" hidden></p>
+      <p class="ok" id="config-ok" role="status" hidden></p>
+    </details>`;
   form = container;
+  const text = container.querySelector('#config-text');
+  container.querySelector('#config-use').addEventListener('click', () => api.loadConfig(text.value));
+  container.querySelector('#config-file').addEventListener('change', async (event) => {
+    const file = event.target.files?.[0];
+    if (!file) return;
+    text.value = await file.text();
+    api.loadConfig(text.value);
+  });
 
   container.querySelector('#setting-preset').addEventListener('change', (event) => api.choosePreset(event.target.value));
   container.querySelector('#setting-reset').addEventListener('click', () => api.choosePreset(api.state.preset));
@@ -98,7 +122,12 @@ export function mountSettings(container, api) {
 /** Shows `options` (the options in effect) in the form and hides fields the rope type ignores. */
 export function showSettings(state, options, { summary = '', notice = '', error = '' } = {}) {
   if (!form) return;
+  form.querySelector(`option[value=${CUSTOM_PRESET}]`).hidden = state.preset !== CUSTOM_PRESET;
   form.querySelector('#setting-preset').value = state.preset;
+  const area = form.querySelector('#config-text');
+  if (state.preset === CUSTOM_PRESET && state.customConfig && document.activeElement !== area && !area.value) {
+    area.value = JSON.stringify(JSON.parse(state.customConfig), null, 2);
+  }
   const edited = Object.keys(state.overrides).length > 0 || state.seqLen !== null;
   form.querySelector('#setting-reset').disabled = !edited;
   form.querySelector('#settings-summary').textContent = summary + (edited ? ` ${t('settings.custom')}` : '');
@@ -123,4 +152,16 @@ export function showSettings(state, options, { summary = '', notice = '', error 
   const errorEl = form.querySelector('#settings-error');
   errorEl.hidden = !error;
   errorEl.textContent = error;
+}
+
+/** Shows the outcome of a pasted config: {error} or {ok}. */
+export function showConfigStatus({ error = '', ok = '' } = {}) {
+  if (!form) return;
+  const errorEl = form.querySelector('#config-error');
+  errorEl.hidden = !error;
+  errorEl.textContent = error;
+  const okEl = form.querySelector('#config-ok');
+  okEl.hidden = !ok;
+  okEl.textContent = ok;
+  if (error) form.querySelector('#config-details').open = true;
 }

@@ -1,6 +1,7 @@
 // The page's single state object and its mirror in the URL query string, so
 // a view can be shared by copying the address. Settings edited by hand are
-// stored as overrides on top of the chosen preset's config.json.
+// stored as overrides on top of the chosen preset's config.json; a pasted or
+// dropped config.json is stored whole (preset 'custom', key `config`).
 
 import { DEFAULT_PRESET, PRESETS } from './presets.js';
 
@@ -28,7 +29,38 @@ export const MAX_HEATMAP_SIZE = 512;
 export const HEATMAP_SIZES = [32, 64, 128, 256, 512];
 export const VECTOR_MODES = ['random', 'same', 'ones'];
 export const SPEEDS = [1, 4, 16, 64, 256]; // positions per second while playing
+export const ANGLE_VIEWS = ['angle', 'cos', 'sin'];
+export const ANGLE_ROWS = [64, 256, 1024, 4096];
+export const PLAY_MODES = ['m', 'both'];
+export const SCALE_RULES = ['linear', 'ntk', 'dynamic', 'yarn', 'llama3', 'longrope'];
+export const CUSTOM_PRESET = 'custom';
 const DEFAULT_SEED = 20240521;
+
+/**
+ * Panel controls kept in the URL: state key -> [query key, kind, default].
+ * Kinds: 'int' (non-negative integer), 'number' (positive), 'bool', or a list of allowed strings.
+ */
+const EXTRA_FIELDS = {
+  n: ['kn', 'int', 40],
+  playMode: ['play', PLAY_MODES, 'm'],
+  angleView: ['av', ANGLE_VIEWS, 'angle'],
+  angleRows: ['ar', ANGLE_ROWS.map(String), 256],
+  scaleRule: ['sr', SCALE_RULES, 'yarn'],
+  scaleFactor: ['sf', 'number', null],
+  scaleContext: ['sL', 'int', null],
+  scaleLength: ['sl', 'int', null],
+  scaleBetaFast: ['sbf', 'number', 32],
+  scaleBetaSlow: ['sbs', 'number', 1],
+  scaleTruncate: ['st', 'bool', true],
+  scaleLow: ['slo', 'number', 1],
+  scaleHigh: ['shi', 'number', 4],
+  scaleLong: ['slf', 'string', null],
+  bugOn: ['bug', 'bool', false],
+  bugPairing: ['bp', ['half', 'interleaved'], null],
+  bugM: ['bm', 'int', 12],
+  spiralR: ['r', 'int', 100],
+  spiralZoom: ['rz', 'bool', false],
+};
 
 /** The state on first load, before the URL is read. */
 function initialState() {
@@ -46,6 +78,8 @@ function initialState() {
     playing: false,
     test: false,
     lang: 'en',
+    customConfig: null, // the pasted config.json text when preset is 'custom'
+    ...Object.fromEntries(Object.entries(EXTRA_FIELDS).map(([key, [, , value]]) => [key, value])),
   };
 }
 
@@ -70,6 +104,10 @@ export function readUrl(search = window.location.search) {
   const params = new URLSearchParams(search);
   const preset = params.get('preset');
   if (preset && PRESETS.some((p) => p.id === preset)) state.preset = preset;
+  if (preset === CUSTOM_PRESET && params.get('config')) {
+    state.preset = CUSTOM_PRESET;
+    state.customConfig = params.get('config');
+  }
   state.overrides = {};
   for (const [name, kind] of Object.entries(OVERRIDE_KINDS)) {
     if (!params.has(name)) continue;
@@ -92,6 +130,20 @@ export function readUrl(search = window.location.search) {
   if (VECTOR_MODES.includes(vectors)) state.vectors = vectors;
   const speed = parseNonNegativeInt(params.get('speed'), state.speed);
   if (SPEEDS.includes(speed)) state.speed = speed;
+  for (const [key, [name, kind]] of Object.entries(EXTRA_FIELDS)) {
+    if (!params.has(name)) continue;
+    const text = params.get(name);
+    if (Array.isArray(kind)) {
+      if (kind.includes(text)) state[key] = typeof state[key] === 'number' ? Number(text) : text;
+    } else if (kind === 'bool') {
+      state[key] = text === '1' || text === 'true';
+    } else if (kind === 'string') {
+      state[key] = text;
+    } else {
+      const value = Number(text);
+      if (Number.isFinite(value) && value >= 0 && (kind === 'number' ? value > 0 : Number.isInteger(value))) state[key] = value;
+    }
+  }
   state.test = params.get('test') === '1';
   if (state.test) state.seed = DEFAULT_SEED;
   return state;
@@ -101,6 +153,7 @@ export function readUrl(search = window.location.search) {
 export function toQuery() {
   const params = new URLSearchParams();
   params.set('preset', state.preset);
+  if (state.preset === CUSTOM_PRESET && state.customConfig) params.set('config', state.customConfig);
   for (const [name, value] of Object.entries(state.overrides)) {
     if (value !== undefined && value !== null) params.set(name, String(value));
   }
@@ -112,7 +165,13 @@ export function toQuery() {
   params.set('seed', String(state.seed));
   if (state.vectors !== 'random') params.set('vectors', state.vectors);
   if (state.speed !== 4) params.set('speed', String(state.speed));
+  for (const [key, [name, kind, fallback]] of Object.entries(EXTRA_FIELDS)) {
+    const value = state[key];
+    if (value === fallback || value === null || value === undefined) continue;
+    params.set(name, kind === 'bool' ? (value ? '1' : '0') : String(value));
+  }
   if (state.test) params.set('test', '1');
+  params.set('lang', state.lang);
   return params.toString();
 }
 

@@ -52,7 +52,7 @@ export function formatNumber(value, digits = 4) {
   if (!Number.isFinite(value)) return String(value);
   if (value === 0) return '0';
   const magnitude = Math.abs(value);
-  if (magnitude >= 1e-3 && magnitude < 1e6) {
+  if (magnitude >= 1e-3 && magnitude < 1e7) {
     return Number(value.toPrecision(digits)).toLocaleString(current === 'zh-CN' ? 'zh-CN' : 'en-US', { maximumSignificantDigits: digits });
   }
   return value.toExponential(digits - 1);

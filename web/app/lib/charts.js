@@ -11,9 +11,38 @@ export function chartClass() {
   return window.Chart;
 }
 
+/**
+ * Shaded x ranges behind the datasets: options.plugins.bands.items is a list
+ * of {from, to, color, label}, in x-axis units.
+ */
+const bandsPlugin = {
+  id: 'bands',
+  beforeDatasetsDraw(chart, args, options) {
+    const items = options?.items ?? [];
+    if (items.length === 0) return;
+    const { ctx, chartArea, scales } = chart;
+    ctx.save();
+    for (const band of items) {
+      const x0 = Math.max(chartArea.left, scales.x.getPixelForValue(band.from));
+      const x1 = Math.min(chartArea.right, scales.x.getPixelForValue(band.to));
+      if (!(x1 > x0)) continue;
+      ctx.fillStyle = band.color;
+      ctx.fillRect(x0, chartArea.top, x1 - x0, chartArea.bottom - chartArea.top);
+      if (band.label) {
+        ctx.fillStyle = '#333';
+        ctx.font = '11px system-ui, sans-serif';
+        ctx.textAlign = 'center';
+        ctx.fillText(band.label, (x0 + x1) / 2, chartArea.top + 12, Math.max(40, x1 - x0));
+      }
+    }
+    ctx.restore();
+  },
+};
+
 /** Sets page-wide Chart.js defaults once: no animation, readable fonts. */
 export function configureCharts() {
   const Chart = chartClass();
+  Chart.register(bandsPlugin);
   Chart.defaults.animation = false;
   Chart.defaults.responsive = true;
   Chart.defaults.maintainAspectRatio = false;
@@ -27,6 +56,7 @@ export function axesOptions({ title, xTitle, yTitle, x = {}, y = {}, legend = tr
     parsing: false,
     normalized: true,
     interaction: { mode: 'nearest', intersect: false },
+    layout: { padding: { right: 16 } },
     plugins: {
       title: { display: Boolean(title), text: title, font: { size: 14, weight: '600' } },
       legend: { display: legend, labels: { boxWidth: 22, boxHeight: 3 } },
@@ -47,6 +77,7 @@ export function logScale(extra = {}) {
     type: 'logarithmic',
     ticks: {
       autoSkip: false,
+      maxRotation: 0,
       callback: (value) => {
         const exponent = Math.log10(value);
         if (Math.abs(exponent - Math.round(exponent)) > 1e-9) return '';

@@ -1,13 +1,16 @@
-// Panel 1: the frequency θᵢ of every rotary pair and the angle m·θᵢ mod 2π
-// it has reached at position m. θᵢ = base^(−2i/d) for default RoPE
-// (RoFormer, Su et al. 2021, eq. 15); scaled types change it as their papers
-// describe. θᵢ comes from rope.invFreq(L) and the angle from
-// atan2(sin, cos) of rope.table([m], L), both computed in WebAssembly.
+// Panel 1 (first half): the frequency θᵢ of every rotary pair and the angle
+// m·θᵢ mod 2π it has reached at position m. θᵢ = base^(−2i/d) for default
+// RoPE (RoFormer, Su et al. 2021, eq. 15); scaled types change it as their
+// papers describe. θᵢ comes from rope.invFreq(L) and the angle from
+// atan2(sin, cos) of rope.table([m], L), both computed in WebAssembly; the
+// deviation line compares θᵢ with checks/reference.js (float64).
 
 import { t, formatNumber } from '../i18n/index.js';
 import { OKABE_ITO } from '../lib/colors.js';
 import { axesOptions, indexPoints, lineDataset, logScale, upsertChart } from '../lib/charts.js';
 import { angleOf } from '../lib/context.js';
+import { maxRelativeDeviation } from '../checks/reference.js';
+import { toCsv } from '../lib/export.js';
 
 let thetaChart = null;
 let angleChart = null;
@@ -18,6 +21,7 @@ export default {
   id: 'frequencies',
   titleKey: 'frequencies.title',
   explainKey: 'frequencies.explain',
+  deviationKey: 'frequencies.deviationWhat',
   deps: ['m'],
 
   mount(body, api) {
@@ -100,8 +104,15 @@ export default {
       cos: Array.from(cos),
       sin: Array.from(sin),
       angles,
+      referenceInvFreq: Array.from(ctx.referenceTheta),
+      referenceDeviation: maxRelativeDeviation(invFreq, ctx.referenceTheta),
     };
     return last;
+  },
+
+  csv(data) {
+    return toCsv(['pair', 'theta', 'theta_default', 'theta_reference', 'wavelength', `angle_mod_2pi_at_m_${data.m}`],
+      data.invFreq.map((theta, i) => [i, theta, data.defaultInvFreq[i], data.referenceInvFreq[i], (2 * Math.PI) / theta, data.angles[i]]));
   },
 
   summary() {

@@ -1,18 +1,67 @@
-// Panel 3: position similarity S[m][n] = q_m · k_n, where q_m is a fixed
+// Panel 4: position similarity S[m][n] = q_m · k_n, where q_m is a fixed
 // vector q rotated to position m and k_n a fixed k rotated to position n,
-// both by rope.apply() in WebAssembly. RoPE makes S depend on m − n only
-// (RoFormer, Su et al. 2021, eq. 16), so S is constant along diagonals.
+// all positions 0..N−1 in one rope.apply() call in WebAssembly, then a
+// matrix product in JavaScript. RoPE makes S depend on m − n only (RoFormer,
+// Su et al. 2021, eq. 16): S is a Toeplitz matrix. The page measures how far
+// it is from one (the largest spread of S along any diagonal) and plots row
+// m against r = n − m beside the mean of each diagonal, score(r).
+// Float64 reference: S(m, n) = s² Σᵢ Re(q̃ᵢ conj(k̃ᵢ) e^{i(m−n)θᵢ}) + the
+// unrotated slots' q·k, with q̃ᵢ = q_a + i q_b for the two slots of pair i.
 
 import { t, formatNumber } from '../i18n/index.js';
-import { OKABE_ITO, viridis } from '../lib/colors.js';
+import { OKABE_ITO, viridis, lookupTable } from '../lib/colors.js';
 import { axesOptions, lineDataset, upsertChart } from '../lib/charts.js';
 import { mulberry32, normalVector } from '../lib/prng.js';
+import { pairSlots, scoreMatrix } from '../checks/index.js';
+import { toCsv } from '../lib/export.js';
 import { HEATMAP_SIZES, VECTOR_MODES } from '../state.js';
 
 const MARGIN = { left: 46, top: 10, right: 70, bottom: 40 };
+const VIRIDIS_LUT = lookupTable(viridis);
+
+/** Float64 reference scores for gaps c = m − n from −(size−1) to size−1 (index c + size − 1). */
+function referenceByGap(q, k, theta, rotaryDim, pairing, scale, size) {
+  const n = theta.length;
+  const cre = new Float64Array(n);
+  const cim = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const [a, b] = pairSlots(i, rotaryDim, pairing);
+    cre[i] = q[a] * k[a] + q[b] * k[b];
+    cim[i] = q[b] * k[a] - q[a] * k[b];
+  }
+  let rest = 0;
+  for (let j = rotaryDim; j < q.length; j++) rest += q[j] * k[j];
+  // Walk c upwards, turning e^{i c theta_i} by e^{i theta_i} per step:
+  // two trig calls per pair instead of two per pair and gap. Over 1023
+  // steps the double recurrence drifts by about 1e-13, far below the
+  // float32 deviations this reference measures.
+  const out = new Float64Array(2 * size - 1);
+  const re = new Float64Array(n);
+  const im = new Float64Array(n);
+  const stepRe = new Float64Array(n);
+  const stepIm = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    re[i] = Math.cos(-(size - 1) * theta[i]);
+    im[i] = Math.sin(-(size - 1) * theta[i]);
+    stepRe[i] = Math.cos(theta[i]);
+    stepIm[i] = Math.sin(theta[i]);
+  }
+  for (let c = -(size - 1); c < size; c++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      sum += cre[i] * re[i] - cim[i] * im[i];
+      const nextRe = re[i] * stepRe[i] - im[i] * stepIm[i];
+      im[i] = re[i] * stepIm[i] + im[i] * stepRe[i];
+      re[i] = nextRe;
+    }
+    out[c + size - 1] = scale * scale * sum + rest;
+  }
+  return out;
+}
 
 let elements = null;
 let rowChart = null;
+let cache = null;
 let last = null;
 
 /** Returns the seeded q and k vectors of length headDim for a vector mode. */
@@ -28,27 +77,23 @@ export function makeVectors(headDim, seed, mode) {
 
 /** Returns S as a Float64Array of size*size, row m holding q_m · k_n for n = 0..size-1. */
 export function similarityMatrix(rope, q, k, size, seqLen) {
-  const d = rope.headDim;
-  const queries = new Float32Array(size * d);
-  const keys = new Float32Array(size * d);
-  for (let p = 0; p < size; p++) {
-    queries.set(q, p * d);
-    keys.set(k, p * d);
-  }
-  const positions = Int32Array.from({ length: size }, (_, p) => p);
-  rope.apply({ q: queries, k: keys, nQHeads: 1, nKHeads: 1, positions, layout: 'thd', seqLen });
-  const scores = new Float64Array(size * size);
-  for (let m = 0; m < size; m++) {
-    for (let n = 0; n < size; n++) {
-      let sum = 0;
-      for (let j = 0; j < d; j++) sum += queries[m * d + j] * keys[n * d + j];
-      scores[m * size + n] = sum;
-    }
-  }
-  return scores;
+  return scoreMatrix(rope, q, k, size, seqLen);
 }
 
-function drawHeatmap(canvas, scores, size, row, lo, hi) {
+/** Paints the scores into a size x size canvas in viridis, lo..hi. */
+function scoreImage(scores, size, lo, hi) {
+  const image = new ImageData(size, size);
+  const words = new Uint32Array(image.data.buffer);
+  const k = 255 / (hi - lo || 1);
+  for (let i = 0; i < size * size; i++) words[i] = VIRIDIS_LUT[Math.round((scores[i] - lo) * k)];
+  const pixels = document.createElement('canvas');
+  pixels.width = size;
+  pixels.height = size;
+  pixels.getContext('2d').putImageData(image, 0, 0);
+  return pixels;
+}
+
+function drawHeatmap(canvas, pixels, size, row, lo, hi) {
   const width = canvas.clientWidth || 480;
   const side = Math.max(120, width - MARGIN.left - MARGIN.right);
   const height = side + MARGIN.top + MARGIN.bottom;
@@ -60,16 +105,6 @@ function drawHeatmap(canvas, scores, size, row, lo, hi) {
   g.setTransform(ratio, 0, 0, ratio, 0, 0);
   g.clearRect(0, 0, width, height);
 
-  const image = new ImageData(size, size);
-  const span = hi - lo || 1;
-  for (let i = 0; i < size * size; i++) {
-    const [r, gr, b] = viridis((scores[i] - lo) / span);
-    image.data.set([r, gr, b, 255], 4 * i);
-  }
-  const pixels = document.createElement('canvas');
-  pixels.width = size;
-  pixels.height = size;
-  pixels.getContext('2d').putImageData(image, 0, 0);
   g.imageSmoothingEnabled = false;
   g.drawImage(pixels, MARGIN.left, MARGIN.top, side, side);
 
@@ -101,11 +136,13 @@ function drawHeatmap(canvas, scores, size, row, lo, hi) {
 
   // Colour bar with the score range.
   const barX = MARGIN.left + side + 14;
-  for (let y = 0; y < side; y++) {
-    const [r, gr, b] = viridis(1 - y / (side - 1));
-    g.fillStyle = `rgb(${r}, ${gr}, ${b})`;
-    g.fillRect(barX, MARGIN.top + y, 14, 1);
+  const gradient = g.createLinearGradient(0, MARGIN.top, 0, MARGIN.top + side);
+  for (let stop = 0; stop <= 16; stop++) {
+    const [r, gr, b] = viridis(1 - stop / 16);
+    gradient.addColorStop(stop / 16, `rgb(${r}, ${gr}, ${b})`);
   }
+  g.fillStyle = gradient;
+  g.fillRect(barX, MARGIN.top, 14, side);
   g.fillStyle = '#333';
   g.textAlign = 'left';
   g.fillText(formatNumber(hi, 3), barX + 18, MARGIN.top + 10);
@@ -113,10 +150,52 @@ function drawHeatmap(canvas, scores, size, row, lo, hi) {
   return { side, cell };
 }
 
+/** Rotates, multiplies and measures: the part of a render that only a new rope, N, seed or vector mode redoes. */
+function computeScores(rope, ctx, state, size) {
+  const { q, k } = makeVectors(rope.headDim, state.seed, state.vectors);
+  const scores = similarityMatrix(rope, q, k, size, ctx.seqLen);
+  let magnitude = 0;
+  for (let j = 0; j < q.length; j++) magnitude += Math.abs(q[j] * k[j]);
+  magnitude *= rope.attentionScaling ** 2;
+  const reference = referenceByGap(q, k, rope.invFreq(ctx.seqLen), rope.rotaryDim, rope.pairing, rope.attentionScaling, size);
+  // One pass per diagonal c = m − n: score range, spread along the diagonal (exact RoPE makes it
+  // zero), its mean score(r) with r = −c, and the gap to the float64 reference.
+  let lo = Infinity;
+  let hi = -Infinity;
+  let diagonalSpread = 0;
+  let referenceDeviation = 0;
+  const diagonalMean = new Float64Array(2 * size - 1); // index r + size − 1, r = n − m
+  for (let c = -(size - 1); c < size; c++) {
+    const expected = reference[c + size - 1];
+    let dlo = Infinity;
+    let dhi = -Infinity;
+    let sum = 0;
+    const mStart = Math.max(0, c);
+    const mEnd = Math.min(size, size + c);
+    for (let m = mStart, at = mStart * size + (mStart - c); m < mEnd; m++, at += size + 1) {
+      const v = scores[at];
+      if (v < dlo) dlo = v;
+      if (v > dhi) dhi = v;
+      sum += v;
+      const gap = v > expected ? v - expected : expected - v;
+      if (gap > referenceDeviation) referenceDeviation = gap;
+    }
+    if (dlo < lo) lo = dlo;
+    if (dhi > hi) hi = dhi;
+    if (dhi - dlo > diagonalSpread) diagonalSpread = dhi - dlo;
+    diagonalMean[-c + size - 1] = sum / (mEnd - mStart);
+  }
+  referenceDeviation /= magnitude;
+
+  const pixels = scoreImage(scores, size, lo, hi);
+  return { q, k, scores, lo, hi, diagonalSpread, diagonalMean, magnitude, referenceDeviation, pixels };
+}
+
 export default {
   id: 'heatmap',
   titleKey: 'heatmap.title',
   explainKey: 'heatmap.explain',
+  deviationKey: 'heatmap.deviationWhat',
   deps: ['heatmapSize', 'row', 'seed', 'vectors'],
 
   mount(body, api) {
@@ -131,6 +210,7 @@ export default {
         <label><span data-i18n="heatmap.seed"></span>
           <input type="number" min="0" step="1" data-role="seed" inputmode="numeric"></label>
       </div>
+      <p class="readout" data-role="toeplitz"></p>
       <div class="chart-grid heatmap-grid">
         <div><canvas data-role="heatmap" class="heatmap"></canvas></div>
         <div class="chart-box"><canvas data-role="row-chart"></canvas></div>
@@ -142,6 +222,7 @@ export default {
       seed: body.querySelector('[data-role=seed]'),
       heatmap: body.querySelector('[data-role=heatmap]'),
       rowChart: body.querySelector('[data-role=row-chart]'),
+      toeplitz: body.querySelector('[data-role=toeplitz]'),
     };
     rowChart = null;
     this.canvases = [elements.heatmap, elements.rowChart];
@@ -170,23 +251,14 @@ export default {
   render(state, rope, ctx) {
     const size = state.heatmapSize;
     const row = Math.min(state.row, size - 1);
-    const { q, k } = makeVectors(rope.headDim, state.seed, state.vectors);
-    const scores = similarityMatrix(rope, q, k, size, ctx.seqLen);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const s of scores) { lo = Math.min(lo, s); hi = Math.max(hi, s); }
-    // Spread of S along each diagonal m − n = c; exact RoPE makes it zero.
-    let diagonalSpread = 0;
-    for (let c = -(size - 1); c < size; c++) {
-      let dlo = Infinity;
-      let dhi = -Infinity;
-      for (let m = Math.max(0, c); m < Math.min(size, size + c); m++) {
-        const s = scores[m * size + (m - c)];
-        dlo = Math.min(dlo, s);
-        dhi = Math.max(dhi, s);
-      }
-      diagonalSpread = Math.max(diagonalSpread, dhi - dlo);
-    }
+    // The matrix and everything derived from it depend on the rope, N, seed and vectors only;
+    // a new row or language reuses them.
+    const key = `${size}|${state.seed}|${state.vectors}|${ctx.seqLen}`;
+    if (!cache || cache.ctx !== ctx || cache.key !== key) cache = { ctx, key, ...computeScores(rope, ctx, state, size) };
+    const { q, k, scores, lo, hi, diagonalSpread, diagonalMean, magnitude, referenceDeviation, pixels } = cache;
+    elements.toeplitz.textContent = t('heatmap.toeplitz', {
+      value: formatNumber(diagonalSpread, 2), relative: formatNumber(diagonalSpread / magnitude, 2),
+    });
 
     elements.size.value = String(size);
     elements.row.max = String(size - 1);
@@ -195,28 +267,28 @@ export default {
     elements.seed.value = String(state.seed);
     elements.seed.disabled = state.vectors === 'ones';
 
-    const { cell } = drawHeatmap(elements.heatmap, scores, size, row, lo, hi);
+    const { cell } = drawHeatmap(elements.heatmap, pixels, size, row, lo, hi);
     const rowScores = Array.from(scores.subarray(row * size, (row + 1) * size));
     let peak = 0;
     rowScores.forEach((s, n) => { if (s > rowScores[peak]) peak = n; });
+    const meanPoints = Array.from(diagonalMean, (y, index) => ({ x: index - (size - 1), y }));
     rowChart = upsertChart(rowChart, elements.rowChart, {
       type: 'scatter',
       data: {
         datasets: [
-          lineDataset(t('heatmap.rowSeries', { row }), rowScores.map((y, x) => ({ x, y })), OKABE_ITO.blue),
-          lineDataset('n = m', [{ x: row, y: lo }, { x: row, y: hi }], OKABE_ITO.vermillion, { borderDash: [4, 4], borderWidth: 1.5 }),
+          lineDataset(t('heatmap.meanSeries'), meanPoints, '#b5b5b5', { borderWidth: 6, order: 2 }),
+          lineDataset(t('heatmap.rowSeries', { row }), rowScores.map((y, n) => ({ x: n - row, y })), OKABE_ITO.blue, { borderWidth: 1.8, order: 1 }),
         ],
       },
       options: axesOptions({
         title: t('heatmap.rowChart', { row }),
-        xTitle: t('heatmap.axisN'),
+        xTitle: t('heatmap.axisR'),
         yTitle: 'q · k',
-        x: { min: 0, max: size - 1 },
+        x: { min: -(size - 1), max: size - 1 },
       }),
     });
 
-    const matrix = [];
-    for (let m = 0; m < size; m++) matrix.push(Array.from(scores.subarray(m * size, (m + 1) * size)));
+    let matrixCache = null;
     last = {
       size,
       row,
@@ -225,15 +297,33 @@ export default {
       seqLen: ctx.seqLen,
       q: Array.from(q),
       k: Array.from(k),
-      matrix,
+      get matrix() {
+        if (!matrixCache) {
+          matrixCache = [];
+          for (let m = 0; m < size; m++) matrixCache.push(Array.from(scores.subarray(m * size, (m + 1) * size)));
+        }
+        return matrixCache;
+      },
+      scores,
       rowScores,
+      diagonalMean: Array.from(diagonalMean),
       peak,
       min: lo,
       max: hi,
       diagonalSpread,
+      toeplitzDeviation: diagonalSpread,
+      toeplitzRelative: diagonalSpread / magnitude,
+      referenceDeviation,
       cell,
     };
     return last;
+  },
+
+  csv(data) {
+    const header = ['m', ...Array.from({ length: data.size }, (_, n) => `n_${n}`)];
+    const rows = [];
+    for (let m = 0; m < data.size; m++) rows.push([m, ...data.scores.subarray(m * data.size, (m + 1) * data.size)]);
+    return toCsv(header, rows);
   },
 
   summary() {

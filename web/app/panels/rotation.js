@@ -1,36 +1,47 @@
-// Panel 2: pair i of a query or key rotates by the angle m·θᵢ, so its
-// direction is the point (cos m·θᵢ, sin m·θᵢ) on the unit circle
-// (RoFormer, Su et al. 2021, eq. 13). The points come from rope.table(),
-// divided by rope.attentionScaling because table() already includes it.
+// Panel 3: pair rotation. Pair i of a query at position m points at angle
+// m·θᵢ and the same pair of a key at position n at n·θᵢ (RoFormer, Su et al.
+// 2021, eq. 13); their dot product only sees the gap (m − n)·θᵢ (eq. 16).
+// Points come from rope.table([…, m, n], L) divided by attentionScaling. The
+// score q_m·k_n of seeded random q, k is computed by rope.apply() at (m, n)
+// and again after shifting both positions down to (m − b, n − b),
+// b = min(m, n): the two agree, which is the relative-position property.
 
 import { t, formatNumber } from '../i18n/index.js';
-import { OKABE_ITO, SERIES, withAlpha } from '../lib/colors.js';
+import { OKABE_ITO, withAlpha } from '../lib/colors.js';
 import { angleOf, pairDims } from '../lib/context.js';
-import { SPEEDS } from '../state.js';
+import { tableDeviation } from '../checks/reference.js';
+import { rotateWithApply } from '../checks/invariants.js';
+import { mulberry32, normalVector } from '../lib/prng.js';
+import { toCsv } from '../lib/export.js';
+import { PLAY_MODES, SPEEDS } from '../state.js';
 
-const TRAIL = 12; // earlier positions drawn as fading dots
+const TRAIL = 12; // earlier positions of q drawn as fading dots
 const SIZE = 190; // CSS pixels per circle canvas
+const Q_COLOR = OKABE_ITO.blue;
+const K_COLOR = OKABE_ITO.orange;
+const SHIFTS = [-100, -10, -1, 1, 10, 100, 1000];
 
 let elements = null;
 let last = null;
 
-/** Returns the pairs to draw: the chosen ones that exist, else fastest, middle and slowest. */
+/** Returns the pairs to draw: the chosen ones that exist, else fastest, two middle ones and slowest. */
 export function pairsToShow(state, nPairs) {
   const chosen = (state.pairs ?? []).filter((i) => i < nPairs);
   if (chosen.length > 0) return chosen;
-  return [...new Set([0, Math.floor(nPairs / 2), nPairs - 1])];
+  return [...new Set([0, Math.floor(nPairs / 4), Math.floor(nPairs / 2), nPairs - 1])];
 }
 
-function drawCircle(canvas, color, trail) {
+const wrap = (x) => ((x % (2 * Math.PI)) + 2 * Math.PI) % (2 * Math.PI);
+
+function drawCircle(canvas, trail, kPoint, gap) {
   const ratio = window.devicePixelRatio || 1;
   canvas.width = SIZE * ratio;
   canvas.height = SIZE * ratio;
   const g = canvas.getContext('2d');
   g.setTransform(ratio, 0, 0, ratio, 0, 0);
   g.clearRect(0, 0, SIZE, SIZE);
-
   const c = SIZE / 2;
-  const r = SIZE / 2 - 16;
+  const r = SIZE / 2 - 18;
   g.strokeStyle = '#c8c8c8';
   g.lineWidth = 1;
   g.beginPath();
@@ -42,70 +53,106 @@ function drawCircle(canvas, color, trail) {
   g.beginPath();
   g.arc(c, c, r, 0, 2 * Math.PI);
   g.stroke();
-  g.fillStyle = '#666';
-  g.font = '11px system-ui, sans-serif';
-  g.fillText('cos', c + r - 10, c + 14);
-  g.fillText('sin', c + 4, c - r - 4);
 
-  // y grows downwards on a canvas, so sin is negated.
-  trail.forEach(([x, y], k) => {
-    const current = k === trail.length - 1;
-    g.fillStyle = current ? color : withAlpha(color, 0.12 + (0.5 * k) / trail.length);
-    if (current) {
-      g.strokeStyle = color;
-      g.lineWidth = 2.5;
-      g.beginPath();
-      g.moveTo(c, c);
-      g.lineTo(c + r * x, c - r * y);
-      g.stroke();
-    }
+  // The gap (m − n)·θ mod 2π as a counter-clockwise arc from k to q (canvas y grows downwards, so angles are negated).
+  const [qx, qy] = trail[trail.length - 1];
+  const [kx, ky] = kPoint;
+  const kAngle = Math.atan2(ky, kx);
+  g.strokeStyle = withAlpha(OKABE_ITO.green, 0.9);
+  g.lineWidth = 3;
+  g.beginPath();
+  g.arc(c, c, r * 0.45, -kAngle, -(kAngle + gap), true);
+  g.stroke();
+
+  trail.slice(0, -1).forEach(([x, y], k) => {
+    g.fillStyle = withAlpha(Q_COLOR, 0.1 + (0.45 * k) / trail.length);
     g.beginPath();
-    g.arc(c + r * x, c - r * y, current ? 6 : 3.5, 0, 2 * Math.PI);
+    g.arc(c + r * x, c - r * y, 3.2, 0, 2 * Math.PI);
     g.fill();
   });
+  for (const [x, y, color, square] of [[kx, ky, K_COLOR, true], [qx, qy, Q_COLOR, false]]) {
+    g.strokeStyle = color;
+    g.fillStyle = color;
+    g.lineWidth = 2.5;
+    g.beginPath();
+    g.moveTo(c, c);
+    g.lineTo(c + r * x, c - r * y);
+    g.stroke();
+    g.beginPath();
+    if (square) g.rect(c + r * x - 5.5, c - r * y - 5.5, 11, 11); // k: square, q: disc (shape, not only colour)
+    else g.arc(c + r * x, c - r * y, 6, 0, 2 * Math.PI);
+    g.fill();
+  }
+  g.fillStyle = '#333';
+  g.font = '12px system-ui, sans-serif';
+  g.fillText('q', c + (r + 10) * qx - 3, c - (r + 10) * qy + 4);
+  g.fillText('k', c + (r + 10) * kx - 3, c - (r + 10) * ky + 4);
 }
 
 export default {
   id: 'rotation',
   titleKey: 'rotation.title',
   explainKey: 'rotation.explain',
-  deps: ['m', 'pairs'],
+  deviationKey: 'rotation.deviationWhat',
+  deps: ['m', 'n', 'pairs', 'seed'],
   ownLabels: true, // each circle canvas gets its own aria-label
 
   mount(body, api) {
     body.innerHTML = `
       <div class="controls">
         <button type="button" class="play" data-role="play" aria-pressed="false"></button>
-        <label class="grow"><span data-i18n="common.position"></span>
+        <button type="button" data-role="back" data-i18n-label="rotation.stepBack">−1</button>
+        <button type="button" data-role="forward" data-i18n-label="rotation.stepForward">+1</button>
+        <label class="grow"><span data-i18n="rotation.queryPosition"></span>
           <input type="range" min="0" step="1" data-role="slider"></label>
-        <label><span class="visually-hidden" data-i18n="common.position"></span>
+        <label><span class="visually-hidden" data-i18n="rotation.queryPosition"></span>
           <input type="number" min="0" step="1" data-role="position" inputmode="numeric"></label>
+        <label><span data-i18n="rotation.keyPosition"></span>
+          <input type="number" min="0" step="1" data-role="key" inputmode="numeric"></label>
         <label><span data-i18n="common.speed"></span>
           <select data-role="speed">${SPEEDS.map((s) => `<option value="${s}">${s}</option>`).join('')}</select></label>
+        <label><span data-i18n="rotation.playMode"></span>
+          <select data-role="mode">${PLAY_MODES.map((v) => `<option value="${v}" data-i18n="rotation.playMode.${v}"></option>`).join('')}</select></label>
         <label><span data-i18n="rotation.pairs"></span>
           <input type="text" data-role="pairs" size="10" inputmode="numeric" pattern="[0-9, ]*"></label>
       </div>
-      <div class="circles" data-role="circles"></div>`;
+      <div class="controls shift-row" role="group" aria-labelledby="shift-label">
+        <span id="shift-label" class="group-label" data-i18n="rotation.shiftBoth"></span>
+        ${SHIFTS.map((d) => `<button type="button" class="small" data-shift="${d}">${d > 0 ? '+' : '−'}${Math.abs(d)}</button>`).join('')}
+      </div>
+      <p class="score-box" data-role="score" aria-live="polite"></p>
+      <div class="circles" data-role="circles"></div>
+      <p class="legend-line"><span class="key-q">●</span> <span data-i18n="rotation.legendQ"></span> · <span class="key-k">■</span> <span data-i18n="rotation.legendK"></span> · <span class="key-gap">◠</span> <span data-i18n="rotation.legendGap"></span></p>`;
+    const $ = (role) => body.querySelector(`[data-role=${role}]`);
     elements = {
-      play: body.querySelector('[data-role=play]'),
-      slider: body.querySelector('[data-role=slider]'),
-      position: body.querySelector('[data-role=position]'),
-      speed: body.querySelector('[data-role=speed]'),
-      pairs: body.querySelector('[data-role=pairs]'),
-      circles: body.querySelector('[data-role=circles]'),
+      play: $('play'), back: $('back'), forward: $('forward'), slider: $('slider'), position: $('position'), key: $('key'),
+      speed: $('speed'), mode: $('mode'), pairs: $('pairs'), circles: $('circles'), score: $('score'),
     };
     elements.play.addEventListener('click', () => api.togglePlay());
+    elements.back.addEventListener('click', () => api.setState({ m: Math.max(0, api.state.m - 1), playing: false }));
+    elements.forward.addEventListener('click', () => api.setState({ m: api.state.m + 1, playing: false }));
     elements.slider.addEventListener('input', () => api.setState({ m: Number(elements.slider.value), playing: false }));
     elements.position.addEventListener('change', () => {
       const m = Number(elements.position.value);
       if (Number.isInteger(m) && m >= 0) api.setState({ m, playing: false });
     });
+    elements.key.addEventListener('change', () => {
+      const n = Number(elements.key.value);
+      if (Number.isInteger(n) && n >= 0) api.setState({ n, playing: false });
+    });
     elements.speed.addEventListener('change', () => api.setState({ speed: Number(elements.speed.value) }));
+    elements.mode.addEventListener('change', () => api.setState({ playMode: elements.mode.value }));
     elements.pairs.addEventListener('change', () => {
       const list = elements.pairs.value.split(/[\s,]+/).filter(Boolean).map(Number)
-        .filter((i) => Number.isInteger(i) && i >= 0).slice(0, 4);
+        .filter((i) => Number.isInteger(i) && i >= 0).slice(0, 6);
       api.setState({ pairs: list.length > 0 ? list : null });
     });
+    for (const button of body.querySelectorAll('[data-shift]')) {
+      button.addEventListener('click', () => {
+        const d = Math.max(Number(button.dataset.shift), -Math.min(api.state.m, api.state.n));
+        api.setState({ m: api.state.m + d, n: api.state.n + d, playing: false });
+      });
+    }
     this.canvases = [];
   },
 
@@ -119,60 +166,94 @@ export default {
   render(state, rope, ctx) {
     const nPairs = rope.rotaryDim / 2;
     const pairs = pairsToShow(state, nPairs);
+    const m = state.m;
+    const n = state.n;
     const positions = [];
-    for (let p = Math.max(0, state.m - TRAIL + 1); p <= state.m; p++) positions.push(p);
-    const { cos, sin } = rope.table(positions, ctx.seqLen);
+    for (let p = Math.max(0, m - TRAIL + 1); p <= m; p++) positions.push(p);
+    positions.push(n);
+    const table = rope.table(positions, ctx.seqLen);
+    const { cos, sin } = table;
     const invFreq = rope.invFreq(ctx.seqLen);
     const scale = rope.attentionScaling;
 
     this.showPlaying(state.playing);
     elements.slider.max = String(ctx.maxPosition);
     elements.position.max = String(ctx.maxPosition);
-    elements.slider.value = String(state.m);
-    if (document.activeElement !== elements.position) elements.position.value = String(state.m);
+    elements.slider.value = String(m);
+    if (document.activeElement !== elements.position) elements.position.value = String(m);
+    if (document.activeElement !== elements.key) elements.key.value = String(n);
     elements.speed.value = String(state.speed);
+    elements.mode.value = state.playMode;
     if (document.activeElement !== elements.pairs) elements.pairs.value = pairs.join(', ');
 
-    // Reuse the figures when the pair list is unchanged, so focus and layout stay put while playing.
+    // Score of seeded q, k at (m, n) and at the same gap shifted to start at 0.
+    const random = mulberry32(state.seed >>> 0);
+    const q = normalVector(rope.headDim, random);
+    const k = normalVector(rope.headDim, random);
+    const b = Math.min(m, n);
+    const [qm, qShift] = rotateWithApply(rope, q, [m, m - b], ctx.seqLen);
+    const [kn, kShift] = rotateWithApply(rope, k, [n, n - b], ctx.seqLen);
+    let score = 0;
+    let scoreShifted = 0;
+    for (let j = 0; j < rope.headDim; j++) { score += qm[j] * kn[j]; scoreShifted += qShift[j] * kShift[j]; }
+    elements.score.textContent = t('rotation.score', {
+      m, n, score: formatNumber(score, 6), m0: m - b, n0: n - b, shifted: formatNumber(scoreShifted, 6),
+      diff: formatNumber(Math.abs(score - scoreShifted), 2),
+    });
+
     const key = pairs.join(',');
     if (elements.circles.dataset.pairs !== key) {
       elements.circles.dataset.pairs = key;
       elements.circles.innerHTML = pairs.map(() => `
         <figure class="circle"><canvas style="width:${SIZE}px;height:${SIZE}px"></canvas>
-          <figcaption><strong></strong><span></span></figcaption></figure>`).join('');
+          <figcaption><strong></strong><span class="detail"></span><span class="angles"></span></figcaption></figure>`).join('');
     }
     const figures = [...elements.circles.querySelectorAll('figure')];
     this.canvases = figures.map((f) => f.querySelector('canvas'));
-
     const rows = positions.length;
     const items = pairs.map((i, index) => {
-      const trail = positions.map((_, row) => [cos[row * nPairs + i] / scale, sin[row * nPairs + i] / scale]);
-      const [x, y] = trail[rows - 1];
+      const trail = positions.slice(0, -1).map((_, row) => [cos[row * nPairs + i] / scale, sin[row * nPairs + i] / scale]);
+      const kPoint = [cos[(rows - 1) * nPairs + i] / scale, sin[(rows - 1) * nPairs + i] / scale];
+      const [x, y] = trail[trail.length - 1];
       const angle = angleOf(x, y);
-      const color = SERIES[index % SERIES.length];
-      drawCircle(this.canvases[index], color, trail);
+      const kAngle = angleOf(kPoint[0], kPoint[1]);
+      let gap = angle - kAngle; // measured from the two points, in (−π, π]
+      if (gap > Math.PI) gap -= 2 * Math.PI;
+      if (gap <= -Math.PI) gap += 2 * Math.PI;
+      const expectedGap = wrap((m - n) * invFreq[i]);
+      drawCircle(this.canvases[index], trail, kPoint, wrap(gap));
       const dims = pairDims(i, rope.rotaryDim, rope.pairing);
       const caption = figures[index].querySelector('figcaption');
       caption.querySelector('strong').textContent = t('rotation.pairLabel', { i, dims: dims.join(', ') });
-      caption.querySelector('strong').style.color = color === OKABE_ITO.orange ? '#a66f00' : color;
-      caption.querySelector('span').textContent = t('rotation.detail', {
+      caption.querySelector('.detail').textContent = t('rotation.detail', {
         theta: formatNumber(invFreq[i]),
         wavelength: formatNumber((2 * Math.PI) / invFreq[i]),
-        angle: formatNumber(angle, 3),
       });
-      const label = t('rotation.item', { i, angle: formatNumber(angle, 3), cos: formatNumber(x, 3), sin: formatNumber(y, 3) });
+      caption.querySelector('.angles').textContent = t('rotation.angles', {
+        qa: formatNumber(angle, 3), ka: formatNumber(kAngle, 3), gap: formatNumber(expectedGap, 3),
+      });
+      const label = t('rotation.item', { i, angle: formatNumber(angle, 3), kangle: formatNumber(kAngle, 3), gap: formatNumber(expectedGap, 3) });
       this.canvases[index].setAttribute('aria-label', label);
-      return { index: i, dims, theta: invFreq[i], cos: x, sin: y, angle };
+      return { index: i, dims, theta: invFreq[i], cos: x, sin: y, angle, kCos: kPoint[0], kSin: kPoint[1], kAngle, gap: expectedGap, measuredGap: wrap(gap) };
     });
-    last = { m: state.m, seqLen: ctx.seqLen, attentionScaling: scale, pairs: items };
+    last = {
+      m, n, seqLen: ctx.seqLen, attentionScaling: scale, pairs: items,
+      score, scoreShifted, shiftedTo: [m - b, n - b], scoreDifference: Math.abs(score - scoreShifted),
+      referenceDeviation: tableDeviation(table, positions, invFreq, scale),
+    };
     return last;
+  },
+
+  csv(data) {
+    return toCsv(['pair', 'dims', 'theta', 'angle_q_m', 'angle_k_n', 'gap_(m-n)theta_mod_2pi', 'm', 'n'],
+      data.pairs.map((p) => [p.index, p.dims.join(' '), p.theta, p.angle, p.kAngle, p.gap, data.m, data.n]));
   },
 
   summary() {
     if (!last) return '';
     const items = last.pairs.map((p) => t('rotation.item', {
-      i: p.index, angle: formatNumber(p.angle, 3), cos: formatNumber(p.cos, 3), sin: formatNumber(p.sin, 3),
+      i: p.index, angle: formatNumber(p.angle, 3), kangle: formatNumber(p.kAngle, 3), gap: formatNumber(p.gap, 3),
     }));
-    return t('rotation.summary', { m: last.m, items: items.join('; ') });
+    return t('rotation.summary', { m: last.m, n: last.n, items: items.join('; '), score: formatNumber(last.score, 5) });
   },
 };

@@ -1,13 +1,16 @@
-// Panel 5: wavelength λ_i = 2π/θ_i, the number of tokens pair i needs for
+// Panel 1 (second half): wavelength λ_i = 2π/θ_i, the number of tokens pair i needs for
 // one full turn, against the training and extended context lengths. Pairs
 // with λ_i above the training length never completed a turn in training,
 // which is the quantity YaRN (Peng et al. 2023, sec. 3.2) and Llama 3.1
-// scaling use to decide which pairs to interpolate. θ_i from rope.invFreq(L).
+// scaling use to decide which pairs to interpolate. θ_i from rope.invFreq(L);
+// the deviation line compares λ_i with 2π over the float64 reference θ_i.
 
 import { t, formatNumber } from '../i18n/index.js';
 import { OKABE_ITO } from '../lib/colors.js';
 import { axesOptions, indexPoints, lineDataset, logScale, upsertChart } from '../lib/charts.js';
 import { contextLengths } from '../lib/context.js';
+import { maxRelativeDeviation } from '../checks/reference.js';
+import { toCsv } from '../lib/export.js';
 
 let chart = null;
 let readout = null;
@@ -17,6 +20,7 @@ export default {
   id: 'wavelengths',
   titleKey: 'wavelengths.title',
   explainKey: 'wavelengths.explain',
+  deviationKey: 'wavelengths.deviationWhat',
   deps: [],
 
   mount(body) {
@@ -64,9 +68,16 @@ export default {
       extendedContext: extended,
       completeWithinTraining: within(training),
       completeWithinExtended: within(extended),
+      referenceDeviation: maxRelativeDeviation(wavelengths, Array.from(ctx.referenceTheta, (x) => (2 * Math.PI) / x)),
     };
     readout.textContent = this.readoutText();
     return last;
+  },
+
+  csv(data) {
+    return toCsv(['pair', 'wavelength_tokens', 'wavelength_default', 'turns_within_training', 'turns_within_extended'],
+      data.wavelengths.map((w, i) => [i, w, data.defaultWavelengths[i],
+        data.trainingContext ? data.trainingContext / w : '', data.extendedContext ? data.extendedContext / w : '']));
   },
 
   readoutText() {
