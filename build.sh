@@ -26,7 +26,7 @@ fi
 # mostly validation and messages, for size. Linking at -Oz then shrinks the
 # glue without touching the code generated for the hot objects.
 hot_sources=(c/table.c c/apply.c c/scores.c c/kernels/*.c)
-cold_sources=(c/rope.c c/error.c c/kernel_list.c c/wasm_bridge.c c/rope_types/*.c)
+cold_sources=(c/rope.c c/error.c c/format_double.c c/kernel_list.c c/wasm_bridge.c c/rope_types/*.c)
 
 # Exports come from this one list; the JS loader checks for the same names.
 exports=(rope_params_init rope_create rope_free rope_head_dim rope_rotary_dim

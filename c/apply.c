@@ -142,7 +142,14 @@ rope_status rope_apply_f32(const rope *r, const rope_qk_f32 *qk) {
                            : (heap_plan = malloc(rope__row_scratch_doubles(n_pairs) * sizeof *heap_plan));
     }
     float *sin = cos + (size_t)block * (size_t)n_pairs;
-    const double *inv_freq = rope__inv_freq_for(r, seq_len, freq_scratch);
+    const double *inv_freq = NULL;
+    status = rope__frequencies(r, seq_len, freq_scratch, &inv_freq);
+    if (status != ROPE_STATUS_OK) {
+        free(heap_freq);
+        free(heap_table);
+        free(heap_plan);
+        return status;
+    }
     rope_kernel_fn kernel = rope_select_kernel(r->params.pairing);
     rope_row_plan plan;
     rope__row_plan_init(&plan, r, inv_freq, plan_scratch, qk->n_tokens);

@@ -4,9 +4,9 @@
  *
  * The formatter replaces vsnprintf, which would add about 10 KB to each
  * WebAssembly module. It handles %d, %lld, %zu, %s, %g and %%; %g prints the
- * shortest decimal (up to 17 significant digits) that reads back as the
- * same double, so a message never shows a rounded value such as "factor is
- * 1" for 0.9999999.
+ * shortest decimal that reads back as the same double (format_double.c),
+ * so a message never shows a rounded value such as "factor is 1" for
+ * 0.9999999.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -59,45 +59,6 @@ static void put_signed(message_writer *w, long long value) {
     }
 }
 
-/* 10^k for |k| <= 308; exact for 0 <= k <= 22. */
-static double power_of_ten(int k) {
-    return pow(10.0, (double)k);
-}
-
-/* Digits of x (finite, > 0) with the fewest significant digits, from 1 to
- * 17, that reproduce x (near the ends of the double range the last digit
- * may be off by one); returns the count and sets *exponent to the
- * decimal exponent of the first digit. */
-static int shortest_digits(double x, char *digits, int *exponent) {
-    /* Below 1e-290, 10^shift would overflow: scale up first. The digits
-     * are then correct to about 16 places rather than round-tripping. */
-    int offset = 0;
-    if (x < 1e-290) {
-        x *= 1e300;
-        offset = -300;
-    }
-    int e = (int)floor(log10(x));
-    for (int precision = 1; precision <= 17; precision++) {
-        int shift = precision - 1 - e; /* mantissa = x * 10^shift */
-        double mantissa = shift >= 0 ? nearbyint(x * power_of_ten(shift))
-                                     : nearbyint(x / power_of_ten(-shift));
-        double back = shift >= 0 ? mantissa / power_of_ten(shift) : mantissa * power_of_ten(-shift);
-        if (mantissa >= power_of_ten(precision)) {
-            continue; /* rounding carried into a new digit; try one more */
-        }
-        if (back == x || precision == 17) {
-            unsigned long long m = (unsigned long long)mantissa;
-            for (int i = precision - 1; i >= 0; i--) {
-                digits[i] = (char)('0' + m % 10u);
-                m /= 10u;
-            }
-            *exponent = e + offset;
-            return precision;
-        }
-    }
-    return 0; /* not reached: precision 17 always returns */
-}
-
 static void put_double(message_writer *w, double x) {
     if (isnan(x)) {
         put_string(w, "NaN");
@@ -117,7 +78,7 @@ static void put_double(message_writer *w, double x) {
     }
     char digits[17];
     int exponent = 0;
-    int n = shortest_digits(x, digits, &exponent);
+    int n = rope__shortest_digits(x, digits, &exponent);
 
     /* Plain notation for 1e-5 <= x < 1e17, as JavaScript prints numbers. */
     if (exponent >= -5 && exponent < 17) {

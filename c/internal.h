@@ -29,6 +29,11 @@ rope_status rope__fail(rope_status status, const char *fmt, ...)
 #endif
     ;
 
+/* Write the shortest significant digits (1 to 17, no leading or trailing
+ * zeros) that read back as x, a finite double > 0, and set *exponent so
+ * that x = d0.d1d2... * 10^exponent. Returns the digit count. */
+int rope__shortest_digits(double x, char *digits, int *exponent);
+
 /* Clear the message at the start of a public call. */
 void rope__clear_error(void);
 
@@ -62,9 +67,12 @@ const char *rope__type_name(rope_type type);
 /* Nonzero when the type's frequencies depend on the sequence length. */
 int rope__depends_on_seq_len(rope_type type);
 
-/* Frequencies in effect for seq_len (already validated, >= 1). Returns
- * r->inv_freq or fills `scratch` (n_pairs entries) and returns it. */
-const double *rope__inv_freq_for(const rope *r, int64_t seq_len, double *scratch);
+/* Set *inv_freq to the frequencies in effect for seq_len (already
+ * validated, >= 1): r->inv_freq, or `scratch` (n_pairs entries) filled for
+ * the length-dependent types, which are checked here because extreme
+ * lengths can push a frequency to 0 or infinity. */
+rope_status rope__frequencies(const rope *r, int64_t seq_len, double *scratch,
+                              const double **inv_freq);
 
 /* Fill cos/sin rows (n_pairs floats each, times the attention scaling)
  * for n_positions already-validated positions. */

@@ -9,6 +9,8 @@
 
 #include "internal.h"
 
+static rope_status check_frequencies(const rope *r, const double *inv_freq, int64_t seq_len);
+
 static const char *const type_names[] = {"default", "linear", "dynamic",
                                          "yarn", "longrope", "llama3"};
 
@@ -185,9 +187,32 @@ rope_status rope_create(const rope_params *params, rope **out) {
                           (int)(rotary_dim / 2));
     }
 
-    /* Precompute what does not depend on the call. */
+    /* Precompute what does not depend on the call, and check it. */
     r->attention_scaling = attention_scaling;
     compute_fixed_inv_freq(r);
+    if (resolved.type == ROPE_TYPE_LONGROPE) {
+        /* Both factor lists, so a bad one fails here, not at the first long call. */
+        int32_t original = resolved.original_max_position_embeddings > 0
+                               ? resolved.original_max_position_embeddings
+                               : resolved.max_position_embeddings;
+        rope__inv_freq_longrope(r, original, r->inv_freq);
+        status = check_frequencies(r, r->inv_freq, original);
+        if (status == ROPE_STATUS_OK) {
+            rope__inv_freq_longrope(r, (int64_t)original + 1, r->inv_freq);
+            status = check_frequencies(r, r->inv_freq, (int64_t)original + 1);
+        }
+    } else if (resolved.type == ROPE_TYPE_DYNAMIC) {
+        /* The grown base only increases with the length, so frequencies
+         * that are fine at the longest length are fine at every length. */
+        rope__inv_freq_dynamic(r, INT64_MAX, r->inv_freq);
+        status = check_frequencies(r, r->inv_freq, INT64_MAX);
+    } else {
+        status = check_frequencies(r, r->inv_freq, 0);
+    }
+    if (status != ROPE_STATUS_OK) {
+        rope_free(r);
+        return status;
+    }
 
     *out = r;
     return ROPE_STATUS_OK;
@@ -209,16 +234,39 @@ rope_pairing rope_get_pairing(const rope *r) { return r ? r->params.pairing : RO
 rope_type rope_get_type(const rope *r) { return r ? r->params.type : ROPE_TYPE_DEFAULT; }
 double rope_attention_scaling(const rope *r) { return r ? r->attention_scaling : NAN; }
 
-const double *rope__inv_freq_for(const rope *r, int64_t seq_len, double *scratch) {
+/* Every angle position * theta must be finite for positions below 2^31,
+ * and theta > 0, or the tables fill with NaN or stop rotating. Extreme
+ * parameters (a factor near DBL_MAX, a subnormal LongRoPE factor, a
+ * dynamic base grown past DBL_MAX) can break either. */
+static rope_status check_frequencies(const rope *r, const double *inv_freq, int64_t seq_len) {
+    for (int32_t i = 0; i < r->n_pairs; i++) {
+        double theta = inv_freq[i];
+        if (!(theta > 0.0 && isfinite(theta * 2147483647.0))) {
+            return rope__fail(ROPE_STATUS_INVALID_ARGUMENT,
+                              "theta_%d is %g for %s scaling (base %g, factor %g, seq_len %lld); "
+                              "expected a frequency > 0 whose angle stays finite up to position "
+                              "2^31 - 1, so reduce the factor or check the factor lists",
+                              (int)i, theta, rope__type_name(r->params.type), r->params.base,
+                              r->params.factor, (long long)seq_len);
+        }
+    }
+    return ROPE_STATUS_OK;
+}
+
+rope_status rope__frequencies(const rope *r, int64_t seq_len, double *scratch,
+                              const double **inv_freq) {
     switch (r->params.type) {
     case ROPE_TYPE_DYNAMIC:
         rope__inv_freq_dynamic(r, seq_len, scratch);
-        return scratch;
+        *inv_freq = scratch;
+        return check_frequencies(r, scratch, seq_len);
     case ROPE_TYPE_LONGROPE:
         rope__inv_freq_longrope(r, seq_len, scratch);
-        return scratch;
+        *inv_freq = scratch;
+        return check_frequencies(r, scratch, seq_len);
     default:
-        return r->inv_freq;
+        *inv_freq = r->inv_freq; /* checked by rope_create */
+        return ROPE_STATUS_OK;
     }
 }
 
@@ -241,7 +289,11 @@ rope_status rope_inv_freq(const rope *r, int64_t seq_len, double *out, size_t ou
                           "out_len is %zu; expected at least rotary_dim / 2 = %d", out_len,
                           (int)r->n_pairs);
     }
-    const double *freq = rope__inv_freq_for(r, seq_len, out);
+    const double *freq = NULL;
+    rope_status status = rope__frequencies(r, seq_len, out, &freq);
+    if (status != ROPE_STATUS_OK) {
+        return status;
+    }
     if (freq != out) {
         memcpy(out, freq, (size_t)r->n_pairs * sizeof *out);
     }

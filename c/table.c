@@ -355,7 +355,12 @@ rope_status rope_table_f32(const rope *r, const int32_t *positions, int32_t n_po
                               (int)r->n_pairs);
         }
     }
-    const double *inv_freq = rope__inv_freq_for(r, resolved_seq_len, freq_scratch);
+    const double *inv_freq = NULL;
+    status = rope__frequencies(r, resolved_seq_len, freq_scratch, &inv_freq);
+    if (status != ROPE_STATUS_OK) {
+        free(freq_scratch);
+        return status;
+    }
     rope_row_plan plan;
     rope__row_plan_init(&plan, r, inv_freq, scratch != NULL ? scratch + n_pairs : NULL, n_positions);
     rope__fill_rows(&plan, positions, n_positions, cos_out, sin_out);

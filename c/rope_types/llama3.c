@@ -67,6 +67,10 @@ void rope__inv_freq_llama3(const rope *r, double *out) {
         }
         double smooth = (context / wavelength - p->low_freq_factor) /
                         (p->high_freq_factor - p->low_freq_factor);
+        /* Inside the band smooth is in [0, 1]; rounding can step past an
+         * edge when the two factors are nearly equal, which would make the
+         * blend negative. */
+        smooth = fmin(fmax(smooth, 0.0), 1.0);
         out[i] = (1.0 - smooth) * theta / p->factor + smooth * theta;
     }
 }

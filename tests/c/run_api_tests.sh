@@ -22,7 +22,7 @@ mkdir -p "$out"
 
 cc="${CC:-gcc}"
 python="${PYTHON:-python3}"
-library=(c/apply.c c/error.c c/kernel_list.c c/rope.c c/scores.c c/table.c c/rope_types/*.c c/kernels/*.c)
+library=(c/apply.c c/error.c c/format_double.c c/kernel_list.c c/rope.c c/scores.c c/table.c c/rope_types/*.c c/kernels/*.c)
 
 echo "== reference vectors -> $out/reference.txt"
 "$python" tests/c/reference_c.py "$out/reference.txt"

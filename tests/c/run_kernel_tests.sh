@@ -12,7 +12,7 @@ cd "$root"
 out=build/tests
 mkdir -p "$out"
 
-sources=(c/kernels/*.c c/kernel_list.c c/error.c tests/c/test_kernels.c)
+sources=(c/kernels/*.c c/kernel_list.c c/error.c c/format_double.c tests/c/test_kernels.c)
 common=(-std=c11 -Wall -Wextra -Werror -Ic -ffp-contract=off)
 
 # The Debian package of emcc 3.1.6 needs NODE_PATH to find its node modules.

@@ -20,7 +20,7 @@ cd "$root" || exit 2
 out=build/fuzz
 cc=${CC:-clang}
 read -r -a harnesses <<<"${FUZZ_HARNESSES:-params table apply format}"
-library=(c/rope.c c/error.c c/table.c c/apply.c c/scores.c c/kernel_list.c c/rope_types/*.c c/kernels/*.c)
+library=(c/rope.c c/error.c c/format_double.c c/table.c c/apply.c c/scores.c c/kernel_list.c c/rope_types/*.c c/kernels/*.c)
 cflags=(-std=c11 -D_DEFAULT_SOURCE -g -O1 -ffp-contract=off -Ic -Wall -Wextra
         -fno-sanitize-recover=all)
 

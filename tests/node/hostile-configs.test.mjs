@@ -407,9 +407,14 @@ describe('extreme but valid configs work and stay finite', () => {
           checkFinite(rope, NEAR_MAX);
         });
         // rotary_dim 4 has the largest exponent d / (d - 2) = 2.
-        withRope(withScaling({ rope_type: 'dynamic', factor: 1e300 }, { head_dim: 4 }), (rope) => {
-          checkFinite(rope, [0, MAX_INT32], Number.MAX_SAFE_INTEGER);
+        withRope(withScaling({ rope_type: 'dynamic', factor: 1e6 }, { head_dim: 4 }), (rope) => {
+          const { invFreq } = checkFinite(rope, [0, MAX_INT32], Number.MAX_SAFE_INTEGER);
+          assert.ok(invFreq[1] > 0, `theta_1 is ${invFreq[1]}; the slow pair must still turn`);
         });
+        // A factor whose grown base overflows would stop pair 1 from
+        // turning (theta_1 = 0) at long lengths: rejected when created.
+        assert.throws(() => withRope(withScaling({ rope_type: 'dynamic', factor: 1e300 }, { head_dim: 4 }), () => {}),
+          { name: 'RangeError', message: /theta_1 is 0 for dynamic scaling .*factor 1e\+300/ });
       });
 
       it('every scaled type at positions near 2^31 - 1 and the longest sequence', () => {
