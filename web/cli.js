@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { createRope } from './rope.js';
 
 const USAGE = `usage: rope-wasm table --config FILE [--positions 0,1,4096] [--seq-len N] [--backend auto|simd128|scalar]
+       rope-wasm --help | --version
 
   --config FILE     a model's config.json (Hugging Face key names)
   --positions LIST  comma-separated token positions (integers >= 0); default 0
@@ -57,7 +58,11 @@ async function tableCommand(values) {
   const config = await readConfig(values.config);
   const positions = parsePositions(values.positions);
   const seqLenArg = parseSeqLen(values['seq-len']);
-  const rope = await createRope(config, { backend: values.backend ?? 'auto' });
+  const backend = values.backend ?? 'auto';
+  if (!['auto', 'simd128', 'scalar'].includes(backend)) {
+    throw new UsageError(`--backend is ${JSON.stringify(backend)}; expected auto, simd128 or scalar`);
+  }
+  const rope = await createRope(config, { backend });
   try {
     const seqLen = seqLenArg ?? Math.max(...positions) + 1;
     const { cos, sin } = rope.table(positions, seqLen);
@@ -106,14 +111,21 @@ async function main(argv) {
         'seq-len': { type: 'string' },
         backend: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
     });
   } catch (error) {
-    throw new UsageError(error.message);
+    // node's parser quotes the option oddly ("Unknown option '--bogus'. ..."); keep its first sentence.
+    throw new UsageError(error.message.split('. ')[0].replace(/\.$/, ''));
   }
   const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (values.version) {
+    const packageJson = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+    process.stdout.write(`${packageJson.version}\n`);
     return;
   }
   if (positionals.length !== 1 || positionals[0] !== 'table') {
