@@ -803,6 +803,167 @@ describe('visualizer in Chromium', () => {
     });
   });
 
+  it('rejected inputs show messages', async () => {
+    await withPage('?test=1', async ({ page }) => {
+      const position = '#panel-rotation [data-role=position]';
+      const fieldState = (selector) => page.evaluate((sel) => {
+        const input = document.querySelector(sel);
+        const id = input.getAttribute('aria-describedby');
+        const message = id ? document.getElementById(id) : null;
+        return { invalid: input.getAttribute('aria-invalid'), text: message && !message.hidden ? message.textContent : '', value: input.value };
+      }, selector);
+
+      for (const bad of ['-5', '12.5']) {
+        await typeInto(page, position, bad);
+        const seen = await fieldState(position);
+        assert.equal(seen.invalid, 'true', `${bad}: field not marked invalid`);
+        assert.ok(seen.text.includes(bad), `${bad}: message "${seen.text}" does not name the value`);
+        assert.match(seen.text, /0 to 2147483647/, `${bad}: message does not name the range`);
+        assert.equal(await viz(page, () => window.ropeViz.state.m), 100, `${bad} changed the position`);
+        assert.match(page.url(), /[?&]m=100(&|$)/, `${bad} reached the address bar`);
+      }
+      // The message follows the language.
+      await page.evaluate(() => window.ropeViz.setLanguage('zh-CN').then(() => true));
+      const chinese = await fieldState(position);
+      assert.match(chinese.text, /[\u4e00-\u9fff]/, `message not translated: ${chinese.text}`);
+      assert.ok(chinese.text.includes('12.5'), `translated message lost the value: ${chinese.text}`);
+      await page.evaluate(() => window.ropeViz.setLanguage('en').then(() => true));
+
+      // Leaving the field shows the position in effect again.
+      await page.locator('#panel-heatmap [data-role=seed]').focus();
+      assert.equal((await fieldState(position)).value, '100', 'field not restored on blur');
+
+      // Any int32 position is valid: the slider rests at its end, the box keeps the exact value.
+      await typeInto(page, position, 999999);
+      await page.waitForFunction(() => window.ropeViz.panels.rotation.m === 999999);
+      await settle(page);
+      const accepted = await fieldState(position);
+      assert.equal(accepted.invalid, null, 'a valid position left the field marked invalid');
+      assert.equal(accepted.text, '', 'a valid position left the message on screen');
+      const sliderMax = await page.getAttribute('#panel-rotation [data-role=slider]', 'max');
+      assert.equal(await page.inputValue('#panel-rotation [data-role=slider]'), sliderMax, 'slider not at its end');
+      assert.equal(await viz(page, () => window.ropeViz.panels.invariants.m), 999999, 'live checks did not follow');
+      assert.equal(await viz(page, () => window.ropeViz.panels.invariants.normHolds), true, 'pair norm at m = 999999');
+
+      // The other numeric fields of the panels: a bad value, then a good one.
+      for (const [selector, bad, range, good, key] of [
+        ['#panel-rotation [data-role=key]', '-1', /0 to 2147483647/, '7', 'n'],
+        ['#panel-heatmap [data-role=row]', '128', /0 to 127/, '3', 'row'],
+        ['#panel-heatmap [data-role=seed]', '1.5', /0 to 4294967295/, '11', 'seed'],
+        ['#panel-spiral [data-role=r]', '3000000000', /0 to 2147483647/, '500', 'spiralR'],
+        ['#panel-scaling [data-role=factor]', '0.5', /at least 1/, '8', 'scaleFactor'],
+      ]) {
+        const before = await viz(page, () => JSON.stringify(window.ropeViz.state));
+        await typeInto(page, selector, bad);
+        const seen = await fieldState(selector);
+        assert.equal(seen.invalid, 'true', `${selector} ${bad}: not marked invalid`);
+        assert.ok(seen.text.includes(bad), `${selector} ${bad}: message "${seen.text}" does not name the value`);
+        assert.match(seen.text, range, `${selector} ${bad}: message "${seen.text}" does not name the range`);
+        assert.equal(await viz(page, () => JSON.stringify(window.ropeViz.state)), before, `${selector} ${bad} changed the state`);
+        await typeInto(page, selector, good);
+        await page.waitForFunction(([name, want]) => window.ropeViz.state[name] === want, [key, Number(good)]);
+        assert.equal((await fieldState(selector)).text, '', `${selector}: message stayed after ${good}`);
+      }
+      await settle(page);
+    });
+  });
+
+  it('stale config message clears', async () => {
+    await withPage('?test=1', async ({ page }) => {
+      const rejectConfig = async () => {
+        await page.evaluate(() => { document.getElementById('config-details').open = true; });
+        await page.fill('#config-text', '{"head_dim": 64, "rope_theta": -1}');
+        await page.click('#config-use');
+        await page.waitForFunction(() => !document.getElementById('config-error').hidden);
+        const errors = await viz(page, () => window.ropeViz.errors.splice(0));
+        assert.equal(errors.length, 1, `expected one rejected config, got ${JSON.stringify(errors)}`);
+        assert.match(errors[0], /rope_theta/);
+      };
+      const hidden = () => viz(page, () => document.getElementById('config-error').hidden && document.getElementById('config-ok').hidden);
+
+      await rejectConfig();
+      await page.fill('#config-text', '');
+      assert.equal(await hidden(), true, 'message stayed after clearing the box');
+
+      await rejectConfig();
+      await choosePresetByUi(page, 'gpt-j-6b');
+      assert.equal(await hidden(), true, 'message stayed after choosing a preset');
+
+      await rejectConfig();
+      await typeInto(page, '#setting-base', 20000);
+      await page.waitForFunction(() => window.ropeViz.rope.options.base === 20000);
+      assert.equal(await hidden(), true, 'message stayed after editing a setting');
+
+      // In Chinese the library's English message is introduced as such.
+      await page.evaluate(() => window.ropeViz.setLanguage('zh-CN').then(() => true));
+      await rejectConfig();
+      assert.match(await page.textContent('#config-error'), /英文原文/);
+      await page.fill('#config-text', '');
+      await settle(page);
+    });
+  });
+
+  it('labels, address keys and live bar', async () => {
+    await withPage('?test=1&preset=qwen2.5-7b-yarn', async ({ page }) => {
+      // YaRN options the config leaves out show as "not set", not as 0.
+      for (const name of ['mscale', 'mscaleAllDim', 'attentionFactor']) {
+        assert.equal(await page.inputValue(`#setting-${name}`), '', `${name} shows a value the config does not give`);
+        assert.equal(await page.getAttribute(`#setting-${name}`, 'placeholder'), 'not set');
+      }
+      const maxLabel = () => page.textContent('label[for=setting-maxPositionEmbeddings]');
+      await choosePresetByApi(page, 'gpt-j-6b');
+      assert.equal(await maxLabel(), 'Max positions (context length)');
+      await choosePresetByApi(page, DEFAULT_PRESET);
+      assert.equal(await maxLabel(), 'Max positions (extended context)');
+
+      // No Chinese on the English page except the language button; no symbol the fonts may lack.
+      const english = await viz(page, () => document.body.innerText.replace(document.getElementById('lang-switch').textContent, ''));
+      assert.deepEqual(english.match(/[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]+/g) ?? [], [], 'Chinese text on the English page');
+      assert.equal(/[\u23e9-\u23fa]/.test(english), false, 'media-control symbols in the page text');
+      assert.equal(await page.locator('#panel-rotation button.play svg').count(), 1, 'play button has no drawn icon');
+
+      // Panels are numbered in page order; the live-checks bar has no number.
+      const titles = await page.$$eval('#panels section.panel h2', (list) => list.map((h) => h.textContent));
+      titles.forEach((title, i) => assert.ok(title.startsWith(`${i + 1}. `), `panel ${i + 1} is titled "${title}"`));
+      assert.doesNotMatch(await page.textContent('#panel-invariants-title'), /^\d/);
+
+      // The address names the heatmap size N and the key position n; old addresses still load.
+      await page.evaluate(() => window.ropeViz.setState({ heatmapSize: 64, row: 5, n: 9 }).then(() => true));
+      assert.match(page.url(), /[?&]N=64(&|$)/);
+      assert.match(page.url(), /[?&]n=9(&|$)/);
+      await load({ page }, '?test=1&n=256&kn=12');
+      assert.deepEqual(await viz(page, () => [window.ropeViz.state.heatmapSize, window.ropeViz.state.n]), [256, 12], 'old address');
+      await load({ page }, '?test=1&N=32&n=5');
+      assert.deepEqual(await viz(page, () => [window.ropeViz.state.heatmapSize, window.ropeViz.state.n]), [32, 5], 'new address');
+
+      // The live-checks bar is opaque and one line high; on a phone it starts collapsed.
+      const bar = () => viz(page, () => {
+        const section = document.getElementById('panel-invariants');
+        return {
+          background: getComputedStyle(section).backgroundColor,
+          height: section.getBoundingClientRect().height,
+          badgesShown: section.querySelector('.badges').getClientRects().length > 0,
+        };
+      });
+      const wide = await bar();
+      assert.equal(wide.background, 'rgb(255, 255, 255)', 'live-checks bar is not opaque');
+      assert.ok(wide.height < 60, `live-checks bar is ${wide.height} px high at 1280 px`);
+      assert.equal(wide.badgesShown, true);
+      await page.setViewportSize({ width: 390, height: 800 });
+      const narrow = await bar();
+      assert.ok(narrow.height < 60, `live-checks bar is ${narrow.height} px high at 390 px`);
+      assert.equal(narrow.badgesShown, false, 'badges shown on a phone before opening');
+      await page.click('#panel-invariants .details-toggle');
+      assert.equal((await bar()).badgesShown, true, 'details toggle did not open the bar');
+      assert.equal(await page.getAttribute('#panel-invariants .details-toggle', 'aria-expanded'), 'true');
+      // Charts follow the new width a frame or two later.
+      await page.waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth, null, { timeout: 3000 }).catch(() => {});
+      const overflow = await viz(page, () => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `page scrolls sideways by ${overflow} px at 390 px`);
+      await settle(page);
+    });
+  });
+
   it('redraw time at heatmap 512', async (t) => {
     await withPage('?test=1', async ({ page }) => {
       await page.selectOption('#panel-heatmap [data-role=size]', '512');

@@ -47,6 +47,7 @@ let rope = null;
 let defaultRope = null;
 let context = null; // passed to every panel's render
 let settingsStatus = {};
+let givenFields = new Set(); // createRope options the config or the reader set (others show "not set")
 let animationFrame = 0;
 let buildCounter = 0;
 
@@ -139,7 +140,8 @@ const controller = {
   togglePlay: () => setState({ playing: !state.playing }),
   choosePreset: (id) => choosePreset(id),
   setOverride: (name, value) => setOverride(name, value),
-  setSeqLen: (seqLen) => rebuild(() => { state.seqLen = seqLen; }),
+  setSeqLen: (seqLen) => { showConfigStatus({}); return rebuild(() => { state.seqLen = seqLen; }); },
+  clearConfigStatus: () => showConfigStatus({}),
   loadConfig: (text) => loadConfig(text),
   module: () => ropeModule,
 };
@@ -153,7 +155,7 @@ function renderPanel(panel) {
     errorEl.hidden = true;
   } catch (error) {
     errorEl.hidden = false;
-    errorEl.textContent = error.message;
+    errorEl.textContent = t('common.panelError', { message: error.message });
     console.warn(`panel ${panel.id}: ${error.message}`);
     return performance.now() - started;
   }
@@ -288,8 +290,11 @@ async function baseConfig() {
 /** Returns the merged createRope options for the state, and a notice when values had to be filled in. */
 async function effectiveOptions() {
   const config = await baseConfig();
-  const preset = normalizeOptions(ropeOptionsFromConfig(config));
+  const raw = ropeOptionsFromConfig(config);
+  const preset = normalizeOptions(raw);
   const merged = { ...preset, ...state.overrides };
+  const given = new Set(Object.keys(raw).filter((key) => raw[key] !== undefined && raw[key] !== null));
+  for (const key of Object.keys(state.overrides)) given.add(key);
   // A new head dim keeps the preset's rotary fraction unless rotaryDim is set too.
   if ('headDim' in state.overrides && !('rotaryDim' in state.overrides) && Number.isInteger(merged.headDim)) {
     const fraction = preset.rotaryDim / preset.headDim;
@@ -305,7 +310,7 @@ async function effectiveOptions() {
     }
   }
   for (const key of Object.keys(merged)) if (merged[key] === undefined || merged[key] === null) delete merged[key];
-  return { options: merged, notice };
+  return { options: merged, notice, given };
 }
 
 /** Applies `mutate` to the state, rebuilds the Rope, and re-renders everything. */
@@ -314,17 +319,19 @@ async function rebuild(mutate = () => {}) {
   const build = ++buildCounter;
   let options;
   let notice;
+  let given;
   try {
-    ({ options, notice } = await effectiveOptions());
+    ({ options, notice, given } = await effectiveOptions());
   } catch (error) {
     viz.errors.push(error.message);
     settingsStatus = { notice: '', error: t('settings.error', { message: error.message }) };
-    showSettings(state, viz.rope?.options ?? {}, { ...settingsStatus, summary: '' });
+    showSettings(state, viz.rope?.options ?? {}, { ...settingsStatus, given: givenFields, summary: '' });
     document.body.classList.add('stale');
     writeUrl();
     return viz;
   }
   if (build !== buildCounter) return viz; // a newer edit started meanwhile
+  givenFields = given;
   let next;
   let nextDefault;
   try {
@@ -334,7 +341,7 @@ async function rebuild(mutate = () => {}) {
     next?.free();
     viz.errors.push(error.message);
     settingsStatus = { notice, error: t('settings.error', { message: error.message }) };
-    showSettings(state, options, { ...settingsStatus, summary: viz.rope ? describeRope() : '' });
+    showSettings(state, options, { ...settingsStatus, given: givenFields, summary: viz.rope ? describeRope() : '' });
     document.body.classList.add('stale');
     writeUrl();
     return viz;
@@ -368,7 +375,7 @@ async function rebuild(mutate = () => {}) {
   };
   settingsStatus = { notice, error: '' };
   document.body.classList.remove('stale');
-  showSettings(state, rope.options, { ...settingsStatus, summary: describeRope() });
+  showSettings(state, rope.options, { ...settingsStatus, given: givenFields, summary: describeRope() });
   writeUrl();
   await renderAll('rope');
   return viz;
@@ -397,6 +404,7 @@ function resetViews() {
 }
 
 function choosePreset(id) {
+  showConfigStatus({}); // an earlier config's message no longer applies
   return rebuild(() => {
     state.preset = id;
     if (id !== CUSTOM_PRESET) state.customConfig = null;
@@ -439,6 +447,7 @@ async function loadConfig(input) {
 }
 
 function setOverride(name, value) {
+  showConfigStatus({});
   return rebuild(() => {
     if (value === undefined) delete state.overrides[name];
     else state.overrides[name] = value;
@@ -452,7 +461,7 @@ function setOverride(name, value) {
 function switchLanguage(lang) {
   state.lang = setLanguage(lang);
   translateStatic();
-  if (rope) showSettings(state, rope.options, { ...settingsStatus, summary: describeRope() });
+  if (rope) showSettings(state, rope.options, { ...settingsStatus, given: givenFields, summary: describeRope() });
   writeUrl();
   return renderAll('lang');
 }

@@ -30,6 +30,17 @@ const FIELDS = [
   { name: 'seqLen', types: ['dynamic', 'longrope'], step: 1, min: 1, hintKey: 'settings.seqLenHint' },
 ];
 
+/** Fields the library fills with a neutral value when a config leaves them out; the form shows those as "not set". */
+const OPTIONAL = new Set(['mscale', 'mscaleAllDim', 'attentionFactor']);
+
+/** Label key of max_position_embeddings: the extended context only when it extends an original one. */
+function maxPositionsLabel(options) {
+  const isExtension = options.ropeType && options.ropeType !== 'default'
+    && Number.isFinite(options.originalMaxPositionEmbeddings)
+    && options.maxPositionEmbeddings > options.originalMaxPositionEmbeddings;
+  return isExtension ? 'settings.maxPositionEmbeddings.extended' : 'settings.maxPositionEmbeddings';
+}
+
 /**
  * Values a rope type needs that the preset may lack, filled in when the user
  * switches to that type (typical values from the published configs).
@@ -70,7 +81,7 @@ export function mountSettings(container, api) {
   container.innerHTML = `
     <div class="preset-row">
       <div class="field"><label for="setting-preset" data-i18n="settings.preset"></label>
-        <select id="setting-preset">${PRESETS.map((p) => `<option value="${p.id}">${p.label}</option>`).join('')}
+        <select id="setting-preset">${PRESETS.map((p) => `<option value="${p.id}" data-i18n="preset.${p.id}">${p.label}</option>`).join('')}
           <option value="${CUSTOM_PRESET}" data-i18n="settings.customPreset" hidden></option></select></div>
       <button type="button" id="setting-reset" data-i18n="settings.reset"></button>
       <p class="settings-summary" id="settings-summary" aria-live="polite"></p>
@@ -85,8 +96,10 @@ export function mountSettings(container, api) {
       <textarea id="config-text" rows="7" spellcheck="false" aria-describedby="config-hint" data-i18n-placeholder="settings.configPlaceholder"></textarea>
       <div class="config-actions">
         <button type="button" id="config-use" data-i18n="settings.configUse"></button>
-        <label class="file-pick"><span data-i18n="settings.configFile"></span>
-          <input type="file" id="config-file" accept=".json,application/json"></label>
+        <span class="file-pick"><span data-i18n="settings.configFileOr"></span>
+          <input type="file" id="config-file" class="visually-hidden" accept=".json,application/json">
+          <label for="config-file" class="button-like" data-i18n="settings.configFile"></label>
+          <span id="config-file-name" class="file-name"></span></span>
       </div>
       <p class="error" id="config-error" role="alert" hidden></p>
       <p class="ok" id="config-ok" role="status" hidden></p>
@@ -94,9 +107,11 @@ export function mountSettings(container, api) {
   form = container;
   const text = container.querySelector('#config-text');
   container.querySelector('#config-use').addEventListener('click', () => api.loadConfig(text.value));
+  text.addEventListener('input', () => { if (text.value.trim() === '') api.clearConfigStatus(); });
   container.querySelector('#config-file').addEventListener('change', async (event) => {
     const file = event.target.files?.[0];
     if (!file) return;
+    container.querySelector('#config-file-name').textContent = file.name;
     text.value = await file.text();
     api.loadConfig(text.value);
   });
@@ -120,7 +135,7 @@ export function mountSettings(container, api) {
 }
 
 /** Shows `options` (the options in effect) in the form and hides fields the rope type ignores. */
-export function showSettings(state, options, { summary = '', notice = '', error = '' } = {}) {
+export function showSettings(state, options, { summary = '', notice = '', error = '', given = null } = {}) {
   if (!form) return;
   form.querySelector(`option[value=${CUSTOM_PRESET}]`).hidden = state.preset !== CUSTOM_PRESET;
   form.querySelector('#setting-preset').value = state.preset;
@@ -130,12 +145,13 @@ export function showSettings(state, options, { summary = '', notice = '', error 
   }
   const edited = Object.keys(state.overrides).length > 0 || state.seqLen !== null;
   form.querySelector('#setting-reset').disabled = !edited;
-  form.querySelector('#settings-summary').textContent = summary + (edited ? ` ${t('settings.custom')}` : '');
+  form.querySelector('#settings-summary').textContent = summary + (edited ? t('settings.custom') : '');
   for (const field of FIELDS) {
     const wrapper = form.querySelector(`[data-field=${field.name}]`);
     wrapper.hidden = !field.types.includes(options.ropeType ?? 'default');
     const input = form.querySelector(`#setting-${field.name}`);
-    const value = field.name === 'seqLen' ? state.seqLen : options[field.name];
+    let value = field.name === 'seqLen' ? state.seqLen : options[field.name];
+    if (OPTIONAL.has(field.name) && given && !given.has(field.name)) value = undefined;
     const overridden = field.name === 'seqLen' ? state.seqLen !== null : field.name in state.overrides;
     wrapper.classList.toggle('overridden', overridden);
     if (document.activeElement === input) continue;
@@ -146,6 +162,9 @@ export function showSettings(state, options, { summary = '', notice = '', error 
       input.placeholder = t('settings.unset');
     }
   }
+  const maxLabel = form.querySelector('label[for=setting-maxPositionEmbeddings]');
+  maxLabel.dataset.i18n = maxPositionsLabel(options);
+  maxLabel.textContent = t(maxLabel.dataset.i18n);
   const noticeEl = form.querySelector('#settings-notice');
   noticeEl.hidden = !notice;
   noticeEl.textContent = notice;

@@ -36,12 +36,17 @@ export const SCALE_RULES = ['linear', 'ntk', 'dynamic', 'yarn', 'llama3', 'longr
 export const CUSTOM_PRESET = 'custom';
 const DEFAULT_SEED = 20240521;
 
+const MAX_INT32 = 2147483647; // positions are int32 >= 0
+
 /**
  * Panel controls kept in the URL: state key -> [query key, kind, default].
- * Kinds: 'int' (non-negative integer), 'number' (positive), 'bool', or a list of allowed strings.
+ * Kinds: 'int' (integer from 0 to 2^31 − 1), 'number' (positive), 'bool', or a list of allowed strings.
+ * The query keys: m and n are the query and key positions, N the heatmap size.
+ * Addresses written before N existed used n for the heatmap size and kn for
+ * the key position; readUrl still understands them (no N in the query).
  */
 const EXTRA_FIELDS = {
-  n: ['kn', 'int', 40],
+  n: ['n', 'int', 40],
   playMode: ['play', PLAY_MODES, 'm'],
   angleView: ['av', ANGLE_VIEWS, 'angle'],
   angleRows: ['ar', ANGLE_ROWS.map(String), 256],
@@ -96,7 +101,7 @@ function parseValue(kind, text) {
 function parseNonNegativeInt(text, fallback) {
   if (text === null || text.trim() === '') return fallback;
   const value = Number(text);
-  return Number.isInteger(value) && value >= 0 ? value : fallback;
+  return Number.isInteger(value) && value >= 0 && value <= MAX_INT32 ? value : fallback;
 }
 
 /** Fills `state` from a query string; unknown or malformed values keep their defaults. */
@@ -122,10 +127,19 @@ export function readUrl(search = window.location.search) {
     const list = pairs.split(',').map((x) => parseNonNegativeInt(x, -1)).filter((x) => x >= 0);
     state.pairs = list.length > 0 ? list.slice(0, 4) : null;
   }
-  const size = parseNonNegativeInt(params.get('n'), state.heatmapSize);
+  // Old addresses: n was the heatmap size and kn the key position.
+  const oldKeys = !params.has('N');
+  if (oldKeys) {
+    const size = params.get('n');
+    params.delete('n');
+    if (size !== null) params.set('N', size);
+    if (params.has('kn')) params.set('n', params.get('kn'));
+  }
+  const size = parseNonNegativeInt(params.get('N'), state.heatmapSize);
   state.heatmapSize = Math.min(MAX_HEATMAP_SIZE, Math.max(2, size));
   state.row = Math.min(state.heatmapSize - 1, parseNonNegativeInt(params.get('row'), Math.floor(state.heatmapSize / 2)));
-  state.seed = parseNonNegativeInt(params.get('seed'), state.seed) >>> 0;
+  const seed = Number(params.get('seed') ?? '');
+  if (params.get('seed') && Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff) state.seed = seed;
   const vectors = params.get('vectors');
   if (VECTOR_MODES.includes(vectors)) state.vectors = vectors;
   const speed = parseNonNegativeInt(params.get('speed'), state.speed);
@@ -141,7 +155,7 @@ export function readUrl(search = window.location.search) {
       state[key] = text;
     } else {
       const value = Number(text);
-      if (Number.isFinite(value) && value >= 0 && (kind === 'number' ? value > 0 : Number.isInteger(value))) state[key] = value;
+      if (Number.isFinite(value) && value >= 0 && (kind === 'number' ? value > 0 : Number.isInteger(value) && value <= MAX_INT32)) state[key] = value;
     }
   }
   state.test = params.get('test') === '1';
@@ -160,7 +174,7 @@ export function toQuery() {
   if (state.seqLen !== null) params.set('seqLen', String(state.seqLen));
   params.set('m', String(state.m));
   if (state.pairs !== null) params.set('pairs', state.pairs.join(','));
-  params.set('n', String(state.heatmapSize));
+  params.set('N', String(state.heatmapSize));
   params.set('row', String(state.row));
   params.set('seed', String(state.seed));
   if (state.vectors !== 'random') params.set('vectors', state.vectors);

@@ -1,4 +1,4 @@
-// Panel 2: the angle map. Row m, column i holds the angle m·θᵢ mod 2π that
+// Panel 3: the angle map. Row m, column i holds the angle m·θᵢ mod 2π that
 // pair i has turned by at position m (RoFormer, Su et al. 2021, eq. 13), in
 // a cyclic colour map so 2π and 0 look the same; the cos and sin views show
 // cos(m·θᵢ) and sin(m·θᵢ) in a diverging map. Values come from

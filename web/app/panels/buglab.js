@@ -19,6 +19,7 @@ import { rotateWithApply } from '../checks/invariants.js';
 import { rotateReference } from '../checks/reference.js';
 import { mulberry32, normalVector } from '../lib/prng.js';
 import { toCsv } from '../lib/export.js';
+import { ICONS, crossPath } from '../lib/icons.js';
 
 const DIAGRAM_SLOTS = 16; // the diagram draws 16 slots; the rule is the same for every d
 const TOLERANCE = 1e-5;
@@ -57,7 +58,7 @@ function diagram(slots, pairing, layout) {
     parts.push(`<rect x="${left + j * cell + 2}" y="${top}" width="${cell - 4}" height="30" rx="4" fill="#f4f6f8" stroke="#56606b"/>`);
     parts.push(`<text x="${x(j)}" y="${top + 20}" text-anchor="middle" font-size="13">x${j}</text>`);
     parts.push(`<text x="${x(j)}" y="${top + 54}" text-anchor="middle" font-size="13" fill="${broken ? '#b3261e' : '#1d232b'}" font-weight="${broken ? 700 : 400}">θ${freq[j]}</text>`);
-    if (broken) parts.push(`<text x="${x(j)}" y="${top + 74}" text-anchor="middle" font-size="13" fill="#b3261e">✗</text>`);
+    if (broken) parts.push(crossPath(x(j), top + 70, 4.5, '#b3261e'));
   }
   parts.push(`<text x="6" y="${top + 20}" font-size="12" fill="#56606b">${t('buglab.rowSlots')}</text>`);
   parts.push(`<text x="6" y="${top + 54}" font-size="12" fill="#56606b">${t('buglab.rowTable')}</text>`);
@@ -166,7 +167,7 @@ export default {
       rule: pairing === 'half' ? t('buglab.rule.half', { h: d / 2 }) : t('buglab.rule.interleaved'),
       model: t(`buglab.pairing.${rope.pairing}`),
     });
-    const badge = (key, result) => `<li class="badge ${result.holds ? 'pass' : 'fail'}"><span class="mark" aria-hidden="true">${result.holds ? '✓' : '✗'}</span>
+    const badge = (key, result) => `<li class="badge ${result.holds ? 'pass' : 'fail'}"><span class="mark" aria-hidden="true">${result.holds ? ICONS.check : ICONS.cross}</span>
       <span><strong>${t(key)}</strong> <span class="visually-hidden">${t(result.holds ? 'invariants.pass' : 'invariants.fail')}</span>
       <small>${t('invariants.detail', { value: formatNumber(result.value, 2), tol: formatNumber(TOLERANCE, 1) })}</small></span></li>`;
     elements.badges.innerHTML = badge('buglab.identity', checks.identity) + badge('invariants.norm', checks.norm) + badge('buglab.relative', checks.relative);

@@ -1,4 +1,4 @@
-// Panel 5: long-term decay. The RoFormer bound (Su et al. 2021, sec. 3.4.3)
+// Panel 6: long-term decay. The RoFormer bound (Su et al. 2021, sec. 3.4.3)
 //   |q_m · k_n| <= max_i |h_{i+1} − h_i| · B(r),  B(r) = (2/d) Σ_{j=1..d/2} |Σ_{i<j} e^{i r θ_i}|,
 // r = m − n, drawn exactly at log-spaced r out to far beyond the context,
 // beside two things it is often confused with:

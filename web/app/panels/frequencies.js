@@ -1,10 +1,11 @@
-// Panel 1 (first half): the frequency θᵢ of every rotary pair and the angle
+// Panel 1: the frequency θᵢ of every rotary pair and the angle
 // m·θᵢ mod 2π it has reached at position m. θᵢ = base^(−2i/d) for default
 // RoPE (RoFormer, Su et al. 2021, eq. 15); scaled types change it as their
 // papers describe. θᵢ comes from rope.invFreq(L) and the angle from
 // atan2(sin, cos) of rope.table([m], L), both computed in WebAssembly; the
 // deviation line compares θᵢ with checks/reference.js (float64).
 
+import { MAX_POSITION, validatedField } from '../lib/validate.js';
 import { t, formatNumber } from '../i18n/index.js';
 import { OKABE_ITO } from '../lib/colors.js';
 import { axesOptions, indexPoints, lineDataset, logScale, upsertChart } from '../lib/charts.js';
@@ -15,6 +16,7 @@ import { toCsv } from '../lib/export.js';
 let thetaChart = null;
 let angleChart = null;
 let positionInput = null;
+let positionField = null;
 let last = null;
 
 export default {
@@ -35,9 +37,9 @@ export default {
         <div class="chart-box"><canvas data-role="angle"></canvas></div>
       </div>`;
     positionInput = body.querySelector('[data-role=position]');
-    positionInput.addEventListener('change', () => {
-      const m = Number(positionInput.value);
-      if (Number.isInteger(m) && m >= 0) api.setState({ m });
+    positionField = validatedField(positionInput, {
+      labelKey: 'common.position', rule: () => ({ integer: true, min: 0, max: MAX_POSITION }),
+      current: () => api.state.m, apply: (m) => api.setState({ m }),
     });
     thetaChart = null;
     angleChart = null;
@@ -51,8 +53,8 @@ export default {
     const angles = Array.from(cos, (c, i) => angleOf(c, sin[i]));
     const scaledType = rope.ropeType !== 'default';
     const typeName = t(`type.${rope.ropeType}`);
-    positionInput.max = String(ctx.maxPosition);
-    if (document.activeElement !== positionInput) positionInput.value = String(state.m);
+    positionInput.max = String(MAX_POSITION);
+    positionField.sync(state.m);
 
     const datasets = [lineDataset(t('frequencies.scaled', { type: typeName }), indexPoints(invFreq), OKABE_ITO.blue, { pointRadius: 1.5 })];
     if (scaledType) {

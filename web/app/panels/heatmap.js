@@ -1,4 +1,4 @@
-// Panel 4: position similarity S[m][n] = q_m · k_n, where q_m is a fixed
+// Panel 5: position similarity S[m][n] = q_m · k_n, where q_m is a fixed
 // vector q rotated to position m and k_n a fixed k rotated to position n,
 // all positions 0..N−1 in one rope.apply() call in WebAssembly, then a
 // matrix product in JavaScript. RoPE makes S depend on m − n only (RoFormer,
@@ -15,6 +15,7 @@ import { mulberry32, normalVector } from '../lib/prng.js';
 import { pairSlots, scoreMatrix } from '../checks/index.js';
 import { toCsv } from '../lib/export.js';
 import { HEATMAP_SIZES, VECTOR_MODES } from '../state.js';
+import { MAX_SEED, validatedField } from '../lib/validate.js';
 
 const MARGIN = { left: 46, top: 10, right: 70, bottom: 40 };
 const VIRIDIS_LUT = lookupTable(viridis);
@@ -60,6 +61,7 @@ function referenceByGap(q, k, theta, rotaryDim, pairing, scale, size) {
 }
 
 let elements = null;
+let fields = null;
 let rowChart = null;
 let cache = null;
 let last = null;
@@ -230,15 +232,17 @@ export default {
       const size = Number(elements.size.value);
       api.setState({ heatmapSize: size, row: Math.min(api.state.row, size - 1) });
     });
-    elements.row.addEventListener('change', () => {
-      const row = Number(elements.row.value);
-      if (Number.isInteger(row) && row >= 0 && row < api.state.heatmapSize) api.setState({ row });
-    });
+    fields = {
+      row: validatedField(elements.row, {
+        labelKey: 'heatmap.row', rule: () => ({ integer: true, min: 0, max: api.state.heatmapSize - 1 }),
+        current: () => Math.min(api.state.row, api.state.heatmapSize - 1), apply: (row) => api.setState({ row }),
+      }),
+      seed: validatedField(elements.seed, {
+        labelKey: 'heatmap.seed', rule: () => ({ integer: true, min: 0, max: MAX_SEED }),
+        current: () => api.state.seed, apply: (seed) => api.setState({ seed }),
+      }),
+    };
     elements.vectors.addEventListener('change', () => api.setState({ vectors: elements.vectors.value }));
-    elements.seed.addEventListener('change', () => {
-      const seed = Number(elements.seed.value);
-      if (Number.isInteger(seed) && seed >= 0) api.setState({ seed: seed >>> 0 });
-    });
     elements.heatmap.addEventListener('click', (event) => {
       if (!last) return;
       const box = elements.heatmap.getBoundingClientRect();
@@ -262,9 +266,10 @@ export default {
 
     elements.size.value = String(size);
     elements.row.max = String(size - 1);
-    if (document.activeElement !== elements.row) elements.row.value = String(row);
+    fields.row.sync(row);
     elements.vectors.value = state.vectors;
-    elements.seed.value = String(state.seed);
+    elements.seed.max = String(MAX_SEED);
+    fields.seed.sync(state.seed);
     elements.seed.disabled = state.vectors === 'ones';
 
     const { cell } = drawHeatmap(elements.heatmap, pixels, size, row, lo, hi);

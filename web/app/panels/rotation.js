@@ -1,4 +1,4 @@
-// Panel 3: pair rotation. Pair i of a query at position m points at angle
+// Panel 4: pair rotation. Pair i of a query at position m points at angle
 // m·θᵢ and the same pair of a key at position n at n·θᵢ (RoFormer, Su et al.
 // 2021, eq. 13); their dot product only sees the gap (m − n)·θᵢ (eq. 16).
 // Points come from rope.table([…, m, n], L) divided by attentionScaling. The
@@ -14,14 +14,18 @@ import { rotateWithApply } from '../checks/invariants.js';
 import { mulberry32, normalVector } from '../lib/prng.js';
 import { toCsv } from '../lib/export.js';
 import { PLAY_MODES, SPEEDS } from '../state.js';
+import { ICONS } from '../lib/icons.js';
+import { MAX_POSITION, validatedField } from '../lib/validate.js';
 
 const TRAIL = 12; // earlier positions of q drawn as fading dots
 const SIZE = 190; // CSS pixels per circle canvas
 const Q_COLOR = OKABE_ITO.blue;
 const K_COLOR = OKABE_ITO.orange;
 const SHIFTS = [-100, -10, -1, 1, 10, 100, 1000];
+const MAX_PAIRS = 6; // circles drawn at most
 
 let elements = null;
+let fields = null;
 let last = null;
 
 /** Returns the pairs to draw: the chosen ones that exist, else fastest, two middle ones and slowest. */
@@ -116,50 +120,65 @@ export default {
         <label><span data-i18n="rotation.pairs"></span>
           <input type="text" data-role="pairs" size="10" inputmode="numeric" pattern="[0-9, ]*"></label>
       </div>
+      <p class="hint" data-role="range-hint"></p>
       <div class="controls shift-row" role="group" aria-labelledby="shift-label">
         <span id="shift-label" class="group-label" data-i18n="rotation.shiftBoth"></span>
         ${SHIFTS.map((d) => `<button type="button" class="small" data-shift="${d}">${d > 0 ? '+' : '−'}${Math.abs(d)}</button>`).join('')}
       </div>
       <p class="score-box" data-role="score" aria-live="polite"></p>
       <div class="circles" data-role="circles"></div>
-      <p class="legend-line"><span class="key-q">●</span> <span data-i18n="rotation.legendQ"></span> · <span class="key-k">■</span> <span data-i18n="rotation.legendK"></span> · <span class="key-gap">◠</span> <span data-i18n="rotation.legendGap"></span></p>`;
+      <p class="legend-line"><span class="key-q">${ICONS.disc}</span> <span data-i18n="rotation.legendQ"></span> · <span class="key-k">${ICONS.square}</span> <span data-i18n="rotation.legendK"></span> · <span class="key-gap">${ICONS.arc}</span> <span data-i18n="rotation.legendGap"></span></p>`;
     const $ = (role) => body.querySelector(`[data-role=${role}]`);
     elements = {
       play: $('play'), back: $('back'), forward: $('forward'), slider: $('slider'), position: $('position'), key: $('key'),
-      speed: $('speed'), mode: $('mode'), pairs: $('pairs'), circles: $('circles'), score: $('score'),
+      speed: $('speed'), mode: $('mode'), pairs: $('pairs'), circles: $('circles'), score: $('score'), rangeHint: $('range-hint'),
     };
     elements.play.addEventListener('click', () => api.togglePlay());
     elements.back.addEventListener('click', () => api.setState({ m: Math.max(0, api.state.m - 1), playing: false }));
-    elements.forward.addEventListener('click', () => api.setState({ m: api.state.m + 1, playing: false }));
+    elements.forward.addEventListener('click', () => api.setState({ m: Math.min(MAX_POSITION, api.state.m + 1), playing: false }));
     elements.slider.addEventListener('input', () => api.setState({ m: Number(elements.slider.value), playing: false }));
-    elements.position.addEventListener('change', () => {
-      const m = Number(elements.position.value);
-      if (Number.isInteger(m) && m >= 0) api.setState({ m, playing: false });
-    });
-    elements.key.addEventListener('change', () => {
-      const n = Number(elements.key.value);
-      if (Number.isInteger(n) && n >= 0) api.setState({ n, playing: false });
-    });
+    const position = { integer: true, min: 0, max: MAX_POSITION };
+    fields = {
+      m: validatedField(elements.position, {
+        labelKey: 'rotation.queryPosition', rule: () => position, current: () => api.state.m,
+        apply: (m) => api.setState({ m, playing: false }),
+      }),
+      n: validatedField(elements.key, {
+        labelKey: 'rotation.keyPosition', rule: () => position, current: () => api.state.n,
+        apply: (n) => api.setState({ n, playing: false }),
+      }),
+    };
     elements.speed.addEventListener('change', () => api.setState({ speed: Number(elements.speed.value) }));
     elements.mode.addEventListener('change', () => api.setState({ playMode: elements.mode.value }));
-    elements.pairs.addEventListener('change', () => {
-      const list = elements.pairs.value.split(/[\s,]+/).filter(Boolean).map(Number)
-        .filter((i) => Number.isInteger(i) && i >= 0).slice(0, 6);
-      api.setState({ pairs: list.length > 0 ? list : null });
+    fields.pairs = validatedField(elements.pairs, {
+      labelKey: 'rotation.pairs',
+      empty: [],
+      parse: (text) => {
+        const items = text.split(/[\s,]+/).filter(Boolean);
+        if (items.length > MAX_PAIRS || !items.every((x) => /^\d+$/.test(x) && Number(x) < this.nPairs)) return null;
+        return [...new Set(items.map(Number))];
+      },
+      describe: () => t('validate.pairList', { count: MAX_PAIRS, max: this.nPairs - 1 }),
+      current: () => this.shownPairs ?? [],
+      format: (list) => list.join(', '),
+      apply: (list) => api.setState({ pairs: list.length > 0 ? list : null }),
     });
     for (const button of body.querySelectorAll('[data-shift]')) {
       button.addEventListener('click', () => {
-        const d = Math.max(Number(button.dataset.shift), -Math.min(api.state.m, api.state.n));
+        const { m, n } = api.state;
+        const d = Math.min(Math.max(Number(button.dataset.shift), -Math.min(m, n)), MAX_POSITION - Math.max(m, n));
         api.setState({ m: api.state.m + d, n: api.state.n + d, playing: false });
       });
     }
     this.canvases = [];
+    this.nPairs = 1;
+    this.shownPairs = null;
   },
 
   /** Updates the play button after a play or pause without redrawing the circles. */
   showPlaying(playing) {
     if (!elements) return;
-    elements.play.textContent = playing ? `⏸ ${t('common.pause')}` : `▶ ${t('common.play')}`;
+    elements.play.innerHTML = `${playing ? ICONS.pause : ICONS.play} <span>${t(playing ? 'common.pause' : 'common.play')}</span>`;
     elements.play.setAttribute('aria-pressed', String(playing));
   },
 
@@ -177,14 +196,21 @@ export default {
     const scale = rope.attentionScaling;
 
     this.showPlaying(state.playing);
+    this.nPairs = nPairs;
+    this.shownPairs = pairs;
+    // The slider covers 0 .. the (extended) context; the box takes any int32 position
+    // and the slider then rests at its end.
     elements.slider.max = String(ctx.maxPosition);
-    elements.position.max = String(ctx.maxPosition);
-    elements.slider.value = String(m);
-    if (document.activeElement !== elements.position) elements.position.value = String(m);
-    if (document.activeElement !== elements.key) elements.key.value = String(n);
+    elements.position.max = String(MAX_POSITION);
+    elements.key.max = String(MAX_POSITION);
+    elements.slider.value = String(Math.min(m, ctx.maxPosition));
+    elements.slider.setAttribute('aria-valuetext', String(m));
+    elements.rangeHint.textContent = t('rotation.rangeHint', { slider: ctx.maxPosition, max: MAX_POSITION });
+    fields.m.sync(m);
+    fields.n.sync(n);
     elements.speed.value = String(state.speed);
     elements.mode.value = state.playMode;
-    if (document.activeElement !== elements.pairs) elements.pairs.value = pairs.join(', ');
+    fields.pairs.sync(pairs);
 
     // Score of seeded q, k at (m, n) and at the same gap shifted to start at 0.
     const random = mulberry32(state.seed >>> 0);
@@ -254,6 +280,6 @@ export default {
     const items = last.pairs.map((p) => t('rotation.item', {
       i: p.index, angle: formatNumber(p.angle, 3), kangle: formatNumber(p.kAngle, 3), gap: formatNumber(p.gap, 3),
     }));
-    return t('rotation.summary', { m: last.m, n: last.n, items: items.join('; '), score: formatNumber(last.score, 5) });
+    return t('rotation.summary', { m: last.m, n: last.n, items: items.join(t('common.listSeparator')), score: formatNumber(last.score, 5) });
   },
 };

@@ -1,4 +1,4 @@
-// Panel 6: context-extension rules side by side, for the current base and
+// Panel 7: context-extension rules side by side, for the current base and
 // rotary dim d, a factor s and an original context L. Every rule is a Rope
 // built by the library (createRope options as below) and read with
 // invFreq(), so the numbers are the library's own:
@@ -20,10 +20,22 @@ import { axesOptions, indexPoints, lineDataset, logScale, upsertChart } from '..
 import { llama3Band, maxRelativeDeviation, referenceInvFreq, TWO_PI, yarnRamp } from '../checks/reference.js';
 import { toCsv } from '../lib/export.js';
 import { SCALE_RULES } from '../state.js';
+import { MAX_POSITION, validatedField } from '../lib/validate.js';
+
+/** The panel's numeric fields: state key, label, accepted values, value applied when cleared. */
+const NUMBER_FIELDS = {
+  factor: { key: 'scaleFactor', labelKey: 'scaling.factor', rule: { min: 1 }, empty: null },
+  context: { key: 'scaleContext', labelKey: 'scaling.context', rule: { integer: true, min: 2, max: MAX_POSITION }, empty: null },
+  betaFast: { key: 'scaleBetaFast', labelKey: 'scaling.betaFast', rule: { above: 0 }, empty: 32 },
+  betaSlow: { key: 'scaleBetaSlow', labelKey: 'scaling.betaSlow', rule: { above: 0 }, empty: 1 },
+  low: { key: 'scaleLow', labelKey: 'scaling.low', rule: { above: 0 }, empty: 1 },
+  high: { key: 'scaleHigh', labelKey: 'scaling.high', rule: { above: 0 }, empty: 4 },
+};
 
 const COLORS = { linear: SERIES[0], ntk: SERIES[1], dynamic: SERIES[2], yarn: SERIES[3], llama3: SERIES[4], longrope: SERIES[5] };
 
 let elements = null;
+let fields = null;
 let ratioChart = null;
 let waveChart = null;
 let last = null;
@@ -131,20 +143,28 @@ export default {
     };
     ratioChart = null;
     waveChart = null;
-    const positive = (input, key, integer = false) => input.addEventListener('change', () => {
-      const value = Number(input.value);
-      if (input.value.trim() === '') api.setState({ [key]: null });
-      else if (Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value))) api.setState({ [key]: value });
-    });
     elements.rule.addEventListener('change', () => api.setState({ scaleRule: elements.rule.value }));
-    positive(elements.factor, 'scaleFactor');
-    positive(elements.context, 'scaleContext', true);
-    positive(elements.betaFast, 'scaleBetaFast');
-    positive(elements.betaSlow, 'scaleBetaSlow');
-    positive(elements.low, 'scaleLow');
-    positive(elements.high, 'scaleHigh');
+    fields = {};
+    for (const [role, spec] of Object.entries(NUMBER_FIELDS)) {
+      fields[role] = validatedField(elements[role], {
+        labelKey: spec.labelKey, rule: () => spec.rule, empty: spec.empty,
+        current: () => this.shown?.[role] ?? api.state[spec.key],
+        apply: (value) => api.setState({ [spec.key]: value }),
+      });
+    }
     elements.truncate.addEventListener('change', () => api.setState({ scaleTruncate: elements.truncate.checked }));
-    elements.long.addEventListener('change', () => api.setState({ scaleLong: elements.long.value.trim() || null }));
+    fields.long = validatedField(elements.long, {
+      labelKey: 'scaling.longFactor',
+      empty: null,
+      parse: (text) => {
+        const list = text.split(/[\s,]+/).filter(Boolean);
+        const values = list.map(Number);
+        return list.length === this.nPairs && values.every((x) => Number.isFinite(x) && x > 0) ? values.join(', ') : null;
+      },
+      describe: () => t('validate.factorList', { count: this.nPairs }),
+      current: () => this.shown?.long ?? '',
+      apply: (value) => api.setState({ scaleLong: value }),
+    });
     elements.length.addEventListener('input', () => {
       const { min, max } = elements.length.dataset;
       const value = Math.round(Math.exp(Math.log(Number(min)) + (Number(elements.length.value) / 1000) * (Math.log(Number(max)) - Math.log(Number(min)))));
@@ -187,19 +207,18 @@ export default {
       }
     }
     elements.error.hidden = errors.length === 0;
-    elements.error.textContent = errors.join(' · ');
+    elements.error.textContent = errors.length ? t('scaling.rejected', { message: errors.join(' · ') }) : '';
 
     // Controls.
-    const setValue = (input, value) => { if (document.activeElement !== input) input.value = String(value); };
     elements.rule.value = state.scaleRule;
-    setValue(elements.factor, inputs.factor);
-    setValue(elements.context, inputs.context);
-    setValue(elements.betaFast, state.scaleBetaFast);
-    setValue(elements.betaSlow, state.scaleBetaSlow);
+    this.nPairs = rope.rotaryDim / 2;
+    this.shown = {
+      factor: inputs.factor, context: inputs.context, betaFast: state.scaleBetaFast, betaSlow: state.scaleBetaSlow,
+      low: state.scaleLow, high: state.scaleHigh, long: inputs.longFactor.map((x) => Number(x.toPrecision(5))).join(', '),
+    };
+    for (const role of Object.keys(NUMBER_FIELDS)) fields[role].sync(this.shown[role]);
+    fields.long.sync(this.shown.long);
     elements.truncate.checked = state.scaleTruncate;
-    setValue(elements.low, state.scaleLow);
-    setValue(elements.high, state.scaleHigh);
-    if (document.activeElement !== elements.long) elements.long.value = inputs.longFactor.map((x) => Number(x.toPrecision(5))).join(', ');
     elements.longSource.textContent = t(`scaling.longSource.${inputs.longSource}`, { pairs: rope.rotaryDim / 2 });
     const minLen = Math.max(1, Math.round(inputs.context / 4));
     const maxLen = Math.round(inputs.context * Math.max(2, inputs.factor) * 2);

@@ -13,10 +13,12 @@ import { OKABE_ITO, viridis } from '../lib/colors.js';
 import { axesOptions, lineDataset, upsertChart } from '../lib/charts.js';
 import { partialSums } from '../checks/spectral.js';
 import { toCsv } from '../lib/export.js';
+import { MAX_POSITION, validatedField } from '../lib/validate.js';
 
 const SLIDER_STEPS = 1000;
 
 let elements = null;
+let rField = null;
 let pathChart = null;
 let barChart = null;
 let last = null;
@@ -56,9 +58,10 @@ export default {
       const value = Number(elements.slider.value);
       api.setState({ spiralR: value === 0 ? 0 : Math.round(Math.exp((value / SLIDER_STEPS) * Math.log(rMax))) });
     });
-    elements.r.addEventListener('change', () => {
-      const r = Number(elements.r.value);
-      if (Number.isInteger(r) && r >= 0) api.setState({ spiralR: r });
+    elements.r.max = String(MAX_POSITION);
+    rField = validatedField(elements.r, {
+      labelKey: 'spiral.distanceField', rule: () => ({ integer: true, min: 0, max: MAX_POSITION }),
+      current: () => api.state.spiralR, apply: (r) => api.setState({ spiralR: r }),
     });
   },
 
@@ -83,9 +86,9 @@ export default {
     const b0 = (nPairs + 1) / 2;
 
     elements.slider.dataset.rmax = String(rMax);
-    elements.slider.value = String(r <= 1 ? 0 : Math.round((SLIDER_STEPS * Math.log(r)) / Math.log(rMax)));
+    elements.slider.value = String(r <= 1 ? 0 : Math.min(SLIDER_STEPS, Math.round((SLIDER_STEPS * Math.log(r)) / Math.log(rMax))));
     elements.slider.setAttribute('aria-valuetext', `r = ${r}`);
-    if (document.activeElement !== elements.r) elements.r.value = String(r);
+    rField.sync(r);
     elements.zoom.checked = state.spiralZoom;
 
     const top = Math.max(1, ...sums.abs) * 1.05;

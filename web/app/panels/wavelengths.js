@@ -1,4 +1,4 @@
-// Panel 1 (second half): wavelength λ_i = 2π/θ_i, the number of tokens pair i needs for
+// Panel 2: wavelength λ_i = 2π/θ_i, the number of tokens pair i needs for
 // one full turn, against the training and extended context lengths. Pairs
 // with λ_i above the training length never completed a turn in training,
 // which is the quantity YaRN (Peng et al. 2023, sec. 3.2) and Llama 3.1
