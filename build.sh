@@ -31,7 +31,7 @@ cold_sources=(c/rope.c c/error.c c/format_double.c c/kernel_list.c c/wasm_bridge
 # Exports come from this one list; the JS loader checks for the same names.
 exports=(rope_params_init rope_create rope_free rope_head_dim rope_rotary_dim
          rope_get_pairing rope_get_type rope_attention_scaling rope_inv_freq
-         rope_table_f32 rope_apply_f32 rope_scores_f32 rope_set_kernel rope_active_kernel
+         rope_table_f32 rope_apply_f32 rope_apply_table_f32 rope_scores_f32 rope_set_kernel rope_active_kernel
          rope_has_simd128 rope_status_name rope_error_message
          rope_wasm_params_layout rope_wasm_qk_layout rope_wasm_heap_in_use
          malloc free)

@@ -19,7 +19,20 @@ struct rope {
     double attention_scaling;
     double *inv_freq;         /* n_pairs entries, for types whose
                                  frequencies do not depend on seq_len */
+    /* cos(d * inv_freq[i]) for d = 0 .. ROPE_ANCHOR_SPAN - 1, row d at
+     * offset_cos + d * n_pairs, and the sines likewise; computed once by
+     * rope_create for the fixed-frequency types with at most
+     * ROPE_OFFSET_ROWS_MAX_PAIRS pairs, else NULL (rows are then computed
+     * per call, with the same bits). */
+    double *offset_cos;
+    double *offset_sin;
+    /* Nonzero and unique among the ropes of this process: the key under
+     * which a thread caches its last anchor row for this rope (table.c). */
+    uint64_t serial;
 };
+
+/* Largest pair count whose offset rows rope_create keeps (64 KB). */
+#define ROPE_OFFSET_ROWS_MAX_PAIRS 256
 
 /* Store a formatted message for rope_error_message() and return `status`,
  * so a check reads `return rope__fail(ROPE_STATUS_..., "...", ...)`. */
@@ -102,13 +115,24 @@ typedef struct rope_row_plan {
     double scale;
     double *scratch;
     int32_t anchor;        /* anchor whose values are in scratch, or -1 */
-    int have_offsets;      /* scratch holds the ROPE_ANCHOR_SPAN offset rows */
+    /* The ROPE_ANCHOR_SPAN offset rows (n_pairs doubles each), in the
+     * rope or in scratch, or NULL to compute them per position. */
+    const double *offset_cos;
+    const double *offset_sin;
+    /* r->serial when the anchor values may go through the calling thread's
+     * one-row cache (the rope's own frequencies and offset rows), else 0. */
+    uint64_t cache_key;
 } rope_row_plan;
+
+/* Fill the ROPE_ANCHOR_SPAN offset rows for n frequencies: cos_out and
+ * sin_out get ROPE_ANCHOR_SPAN * n doubles each, row d = d * inv_freq. */
+void rope__offset_rows(const double *inv_freq, int32_t n, double *cos_out, double *sin_out);
 
 /* Doubles of scratch a row plan uses for n_pairs frequencies. */
 size_t rope__row_scratch_doubles(int32_t n_pairs);
 
-/* Prepare a plan for about n_positions rows; scratch may be NULL. */
+/* Prepare a plan for about n_positions rows; scratch may be NULL. The
+ * rope's own offset rows are used when inv_freq is r->inv_freq. */
 void rope__row_plan_init(rope_row_plan *plan, const rope *r, const double *inv_freq, double *scratch,
                          int32_t n_positions);
 

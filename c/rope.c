@@ -4,12 +4,16 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
 static rope_status check_frequencies(const rope *r, const double *inv_freq, int64_t seq_len);
+
+/* Source of rope serials; 0 is never handed out. */
+static _Atomic uint64_t last_serial;
 
 static const char *const type_names[] = {"default", "linear", "dynamic",
                                          "yarn", "longrope", "llama3"};
@@ -173,6 +177,7 @@ rope_status rope_create(const rope_params *params, rope **out) {
     }
     r->params = resolved;
     r->n_pairs = rotary_dim / 2;
+    r->serial = atomic_fetch_add_explicit(&last_serial, 1, memory_order_relaxed) + 1;
     r->inv_freq = malloc((size_t)r->n_pairs * sizeof *r->inv_freq);
     if (resolved.type == ROPE_TYPE_LONGROPE) {
         r->short_factor = copy_doubles(resolved.short_factor, r->n_pairs);
@@ -213,6 +218,16 @@ rope_status rope_create(const rope_params *params, rope **out) {
         rope_free(r);
         return status;
     }
+    /* Offset rows for every later call with these frequencies. Optional:
+     * without them (no memory, or a large head) each call computes them,
+     * with the same bits, so a failure here is not an error. */
+    if (!rope__depends_on_seq_len(resolved.type) && r->n_pairs <= ROPE_OFFSET_ROWS_MAX_PAIRS) {
+        r->offset_cos = malloc(2 * (size_t)ROPE_ANCHOR_SPAN * (size_t)r->n_pairs * sizeof *r->offset_cos);
+        if (r->offset_cos != NULL) {
+            r->offset_sin = r->offset_cos + (size_t)ROPE_ANCHOR_SPAN * (size_t)r->n_pairs;
+            rope__offset_rows(r->inv_freq, r->n_pairs, r->offset_cos, r->offset_sin);
+        }
+    }
 
     *out = r;
     return ROPE_STATUS_OK;
@@ -223,6 +238,7 @@ void rope_free(rope *r) {
         return;
     }
     free(r->inv_freq);
+    free(r->offset_cos); /* offset_sin points into the same block */
     free(r->short_factor);
     free(r->long_factor);
     free(r);

@@ -221,6 +221,22 @@ rope_status rope_table_f32(const rope *r, const int32_t *positions, int32_t n_po
  * allowed by rope_set_kernel. */
 rope_status rope_apply_f32(const rope *r, const rope_qk_f32 *qk);
 
+/* Rotate q and k in place as rope_apply_f32 does, with cos/sin rows that
+ * the caller made once for many calls (a table computed per step and used
+ * by every layer). Row t, rotary_dim / 2 floats at cos + t * rotary_dim/2
+ * and likewise in sin, serves token t of every head, as rope_table_f32
+ * writes them, so rows from rope_table_f32 for qk's positions give results
+ * bit-identical to rope_apply_f32. The rows already hold the attention
+ * scaling and the frequencies for their sequence length, so qk->positions
+ * (which may be NULL) and qk->seq_len are ignored. The rows are only read.
+ *
+ * table_len is the number of floats available at each of cos and sin.
+ * Errors: INVALID_ARGUMENT for a NULL rope, qk, cos or sin, or a value of
+ * *qk that rope_apply_f32 rejects; BUFFER_TOO_SMALL for q_len or k_len as
+ * in rope_apply_f32, or table_len below n_tokens * rotary_dim / 2. */
+rope_status rope_apply_table_f32(const rope *r, const rope_qk_f32 *qk, const float *cos,
+                                 const float *sin, size_t table_len);
+
 /* Write out[m * n_k + n] = q_m . k_n for n_q query rows and n_k key rows of
  * dim floats each (row-major, contiguous): the attention scores of rotated
  * q and k before the 1/sqrt(d) scaling. Products are exact in double; the

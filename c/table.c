@@ -240,6 +240,27 @@ size_t rope__row_scratch_doubles(int32_t n_pairs) {
     return (size_t)(2 * ROPE_ANCHOR_SPAN + 4) * (size_t)n_pairs;
 }
 
+void rope__offset_rows(const double *inv_freq, int32_t n, double *cos_out, double *sin_out) {
+    for (int32_t d = 0; d < ROPE_ANCHOR_SPAN; d++) {
+        sincos_row((double)d, inv_freq, n, cos_out + (size_t)d * (size_t)n,
+                   sin_out + (size_t)d * (size_t)n);
+    }
+}
+
+/* The last anchor row this thread computed with a rope's own frequencies.
+ * A decode loop asks for the same anchor for 16 consecutive positions and
+ * once per layer for each, so most calls skip the anchor's sincos row. The
+ * values are exactly those sincos_row gives, so a hit changes no bit; the
+ * cache is per thread, so a shared rope stays read-only. */
+typedef struct anchor_cache {
+    uint64_t key;                 /* rope serial, 0 = empty */
+    int32_t anchor;
+    double cos[ROPE_OFFSET_ROWS_MAX_PAIRS];
+    double sin[ROPE_OFFSET_ROWS_MAX_PAIRS];
+} anchor_cache;
+
+static _Thread_local anchor_cache last_anchor;
+
 void rope__row_plan_init(rope_row_plan *plan, const rope *r, const double *inv_freq, double *scratch,
                          int32_t n_positions) {
     const int32_t n = r->n_pairs;
@@ -248,22 +269,45 @@ void rope__row_plan_init(rope_row_plan *plan, const rope *r, const double *inv_f
     plan->scale = r->attention_scaling;
     plan->scratch = scratch;
     plan->anchor = -1;
-    plan->have_offsets = 0;
-    /* The offset table costs ROPE_ANCHOR_SPAN sincos rows and saves one
-     * per position, so it pays off from about that many positions. */
-    if (scratch != NULL && n_positions >= ROPE_ANCHOR_SPAN) {
+    plan->offset_cos = NULL;
+    plan->offset_sin = NULL;
+    plan->cache_key = 0;
+    if (inv_freq == r->inv_freq && r->offset_cos != NULL) {
+        /* offset_cos is set only for n <= ROPE_OFFSET_ROWS_MAX_PAIRS. */
+        plan->offset_cos = r->offset_cos;
+        plan->offset_sin = r->offset_sin;
+        plan->cache_key = r->serial;
+    } else if (scratch != NULL && n_positions >= ROPE_ANCHOR_SPAN) {
+        /* The offset table costs ROPE_ANCHOR_SPAN sincos rows and saves
+         * one per position, so it pays off from about that many positions. */
         double *dc = scratch + 4 * (size_t)n;
         double *ds = dc + (size_t)ROPE_ANCHOR_SPAN * (size_t)n;
-        for (int32_t d = 0; d < ROPE_ANCHOR_SPAN; d++) {
-            sincos_row((double)d, inv_freq, n, dc + (size_t)d * (size_t)n, ds + (size_t)d * (size_t)n);
-        }
-        plan->have_offsets = 1;
+        rope__offset_rows(inv_freq, n, dc, ds);
+        plan->offset_cos = dc;
+        plan->offset_sin = ds;
     }
 }
 
 void rope__fill_rows(rope_row_plan *plan, const int32_t *positions, int32_t n_positions,
                      float *cos_out, float *sin_out) {
     const int32_t n = plan->n_pairs;
+    if (plan->cache_key != 0) {
+        anchor_cache *cache = &last_anchor;
+        for (int32_t t = 0; t < n_positions; t++) {
+            const int32_t p = positions[t];
+            const int32_t anchor = p & ~(int32_t)(ROPE_ANCHOR_SPAN - 1);
+            const size_t offset = (size_t)(p & (ROPE_ANCHOR_SPAN - 1));
+            if (cache->key != plan->cache_key || cache->anchor != anchor) {
+                sincos_row((double)anchor, plan->inv_freq, n, cache->cos, cache->sin);
+                cache->key = plan->cache_key;
+                cache->anchor = anchor;
+            }
+            combine_row(cache->cos, cache->sin, plan->offset_cos + offset * (size_t)n,
+                        plan->offset_sin + offset * (size_t)n, n, plan->scale,
+                        cos_out + (size_t)t * (size_t)n, sin_out + (size_t)t * (size_t)n);
+        }
+        return;
+    }
     /* Without scratch, rows are done in chunks of up to 64 pairs on the
      * stack, and the anchor values last only for this call. */
     double local[4 * 64];
@@ -286,9 +330,9 @@ void rope__fill_rows(rope_row_plan *plan, const int32_t *positions, int32_t n_po
                 plan->anchor = keep_anchor ? anchor : -1;
             }
             const double *dc, *ds;
-            if (plan->have_offsets) {
-                dc = buf + 4 * (size_t)n + (size_t)offset * (size_t)n;
-                ds = dc + (size_t)ROPE_ANCHOR_SPAN * (size_t)n;
+            if (plan->offset_cos != NULL) {
+                dc = plan->offset_cos + (size_t)offset * (size_t)n + i0;
+                ds = plan->offset_sin + (size_t)offset * (size_t)n + i0;
             } else {
                 sincos_row((double)offset, freq, m, dc_one, ds_one);
                 dc = dc_one;

@@ -37,12 +37,12 @@ export function describeValue(value) {
 }
 
 /** Throws TypeError unless `value` is a number, then RangeError unless it is an integer in [lo, hi]. */
-export function checkInteger(label, value, lo, hi, expected = `an integer from ${lo} to ${hi}`) {
+export function checkInteger(label, value, lo, hi, expected) {
   if (typeof value !== 'number') {
-    throw new TypeError(`${label} is ${describeValue(value)}; expected ${expected}`);
+    throw new TypeError(`${label} is ${describeValue(value)}; expected ${expected ?? `an integer from ${lo} to ${hi}`}`);
   }
   if (!Number.isInteger(value) || value < lo || value > hi) {
-    throw new RangeError(`${label} is ${describeValue(value)}; expected ${expected}`);
+    throw new RangeError(`${label} is ${describeValue(value)}; expected ${expected ?? `an integer from ${lo} to ${hi}`}`);
   }
   return value;
 }

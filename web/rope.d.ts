@@ -173,7 +173,7 @@ export interface ApplyArgs {
   k?: Float32Array | WasmFloat32Array | null;
   /** Query heads: an integer >= 1. */
   nQHeads: number;
-  /** Key heads, which may differ from nQHeads (grouped-query attention); required with k. */
+  /** Key heads, which may differ from nQHeads (grouped-query attention); defaults to nQHeads when k is given. */
   nKHeads?: number;
   /** Position of each token, shared by all heads; need not be sorted or contiguous. */
   positions: Positions;
@@ -181,6 +181,32 @@ export interface ApplyArgs {
   layout?: Layout;
   /** Sequence length for dynamic and longrope: an integer >= 1; default max(positions) + 1. */
   seqLen?: number;
+  /** Only in ApplyTableArgs. */
+  table?: undefined;
+}
+
+/** Arguments of Rope.apply with rows from Rope.wasmTable(). */
+export interface ApplyTableArgs {
+  /** Queries, rotated in place: table.nPositions * nQHeads * headDim elements in `layout` order. */
+  q: Float32Array | WasmFloat32Array;
+  /** Keys, rotated in place: table.nPositions * nKHeads * headDim elements. Optional. */
+  k?: Float32Array | WasmFloat32Array | null;
+  /** Query heads: an integer >= 1. */
+  nQHeads: number;
+  /** Key heads; required with k. */
+  nKHeads?: number;
+  /**
+   * Rows from this rope's wasmTable(), row t for token t, used instead of computing them: the
+   * way one table serves every layer of a step. Results are bit-identical to apply() with the
+   * positions the table was made for.
+   */
+  table: WasmRopeTable;
+  /** Optional; when given it must have table.nPositions valid entries (its values are not used). */
+  positions?: Positions;
+  /** Default 'thd'. */
+  layout?: Layout;
+  /** Not allowed: the rows already hold the length they were made for (see wasmTable). */
+  seqLen?: undefined;
 }
 
 /** cos and sin tables of shape [positions.length, rotaryDim / 2], row-major. */
@@ -241,6 +267,39 @@ export class WasmFloat32Array {
   /** Releases the memory; a second call does nothing. */
   free(): void;
 }
+
+/**
+ * cos and sin rows [nPositions, rotaryDim / 2] in WebAssembly memory, from Rope.wasmTable(),
+ * for Rope.apply({ table }). Holds memory until free(). A type only: the module exports no
+ * value of this name.
+ */
+declare class WasmRopeTable {
+  private constructor();
+  /** The module whose memory holds the rows. */
+  readonly module: RopeModule;
+  /** Rows (tokens) in the table. */
+  readonly nPositions: number;
+  /** Floats per row: rotaryDim / 2. */
+  readonly rowLength: number;
+  /** Byte offset of the cos rows in WebAssembly memory; 0 after free(). */
+  readonly pointer: number;
+  /** Byte offset of the sin rows; 0 after free(). */
+  readonly sinPointer: number;
+  /**
+   * A new view of the cos rows (attentionScaling * cos(position * invFreq[i])) on every access;
+   * a view kept across a call into the module can become detached when the memory grows.
+   * @throws {TypeError} after free().
+   */
+  readonly cos: Float32Array;
+  /** The sin rows, as cos. @throws {TypeError} after free(). */
+  readonly sin: Float32Array;
+  /** Whether `rope` made this table and it is not freed. */
+  belongsTo(rope: Rope): boolean;
+  /** Releases the rows; a second call does nothing. */
+  free(): void;
+}
+
+export type { WasmRopeTable };
 
 /** One instantiated .wasm build. */
 export class RopeModule {
@@ -314,14 +373,22 @@ export class Rope {
    */
   table(positions: Positions, seqLen?: number): RopeTable;
   /**
+   * The rows of table(positions, seqLen), kept in WebAssembly memory for apply({ table }):
+   * compute them once per step, rotate every layer with them. Free the result when done.
+   * @throws {TypeError | RangeError} bad positions or seqLen; Error when memory runs out.
+   */
+  wasmTable(positions: Positions, seqLen?: number): WasmRopeTable;
+  /**
    * Rotates q and k in place. A Float32Array is copied into WebAssembly
    * memory and back; a WasmFloat32Array of this rope's module is rotated
-   * where it is.
-   * @throws {TypeError} missing q, wrong tensor kind, a WasmFloat32Array of another module or freed.
-   * @throws {RangeError} a tensor length that is not positions.length * heads * headDim, bad
-   *   heads, positions, layout or seqLen.
+   * where it is. With `table`, its rows are used and positions may be left out.
+   * @throws {TypeError} missing q, wrong tensor kind, a WasmFloat32Array of another module or
+   *   freed; a table that is not a live WasmRopeTable of this rope; seqLen together with table.
+   * @throws {RangeError} a tensor length that is not positions.length (or table.nPositions) *
+   *   heads * headDim, bad heads, positions, layout or seqLen, positions whose length is not
+   *   table.nPositions.
    */
-  apply(args: ApplyArgs): void;
+  apply(args: ApplyArgs | ApplyTableArgs): void;
   /** Releases the rope's memory; a second call does nothing. */
   free(): void;
 }

@@ -40,10 +40,13 @@ function readLayout(wasm, pointer, fields) {
  * read it again after any call rather than keeping it.
  */
 export class WasmFloat32Array {
-  constructor(module, pointer, length) {
+  #block;
+
+  constructor(module, pointer, length, block = pointer) {
     this.module = module;
     this.pointer = pointer;
     this.length = length;
+    this.#block = block; // what malloc returned, for free()
   }
 
   get array() {
@@ -55,8 +58,62 @@ export class WasmFloat32Array {
 
   free() {
     if (this.pointer !== 0) {
-      this.module.wasm.exports.free(this.pointer);
+      this.module.wasm.exports.free(this.#block);
       this.pointer = 0;
+    }
+  }
+}
+
+// malloc here returns 8-byte aligned blocks. Tensors and tables start on a
+// 64-byte cache line instead, so that no 16-byte access of the kernels
+// straddles two lines.
+const LINE = 64;
+const alignUp = (address) => address + ((LINE - (address % LINE)) % LINE);
+
+/**
+ * cos/sin rows for a list of positions, kept in WebAssembly memory so that
+ * Rope.apply({ table }) can rotate any number of tensors (every layer of a
+ * step) without computing the rows again. Made by Rope.wasmTable(). Not a
+ * named export of the package: rope.d.ts exports its type only.
+ */
+class WasmRopeTable {
+  #rope;
+
+  #block;
+
+  constructor(rope, block, nPositions, nPairs) {
+    this.#rope = rope;
+    this.#block = block;
+    this.module = rope.module;
+    this.nPositions = nPositions;
+    this.rowLength = nPairs;
+    this.pointer = alignUp(block); // cos rows; the sin rows follow at sinPointer
+    this.sinPointer = alignUp(this.pointer + 4 * nPositions * nPairs);
+  }
+
+  /** Bytes to malloc for a table of n floats per function. */
+  static blockBytes(n) { return 2 * (4 * n + LINE); }
+
+  /** Whether this table was made by `rope` and is not freed yet. */
+  belongsTo(rope) { return this.#rope === rope && this.pointer !== 0; }
+
+  #view(pointer) {
+    if (this.pointer === 0) throw new TypeError('this WasmRopeTable was freed');
+    return new Float32Array(this.module.wasm.memory.buffer, pointer, this.nPositions * this.rowLength);
+  }
+
+  /** cos rows [nPositions, rotaryDim / 2]: a new view on every access. */
+  get cos() { return this.#view(this.pointer); }
+
+  /** sin rows, as cos. */
+  get sin() { return this.#view(this.sinPointer); }
+
+  /** Releases the rows; a second call does nothing. */
+  free() {
+    if (this.pointer !== 0) {
+      this.module.wasm.exports.free(this.#block);
+      this.pointer = 0;
+      this.sinPointer = 0;
     }
   }
 }
@@ -90,6 +147,18 @@ export class RopeModule {
   /** Bytes currently allocated in the module's heap. */
   heapInUse() { return this.wasm.exports.rope_wasm_heap_in_use(); }
 
+  #int32 = null;
+
+  /**
+   * Returns an Int32Array over the whole memory. The view is kept between
+   * calls and rebuilt only after memory.grow detaches it (its length is then
+   * 0), which saves a memory.buffer lookup per call on the decode path.
+   */
+  int32View() {
+    if (this.#int32 === null || this.#int32.length === 0) this.#int32 = this.wasm.i32;
+    return this.#int32;
+  }
+
   /** Throws the error a C status describes, unless it is OK. */
   check(status) {
     if (status === STATUS_OK) return;
@@ -113,8 +182,8 @@ export class RopeModule {
   /** Allocates `length` float32 values (zeroed) in WebAssembly memory. */
   allocFloat32(length) {
     checkInteger('length', length, 0, 2 ** 30);
-    const pointer = this.malloc(4 * length);
-    const buffer = new WasmFloat32Array(this, pointer, length);
+    const block = this.malloc(4 * length + LINE);
+    const buffer = new WasmFloat32Array(this, alignUp(block), length, block);
     buffer.array.fill(0);
     return buffer;
   }
@@ -175,7 +244,16 @@ const modules = new Map(); // backend request -> Promise<RopeModule>
  * (SIMD128 when the engine supports it), 'simd128' or 'scalar'; `wasm`
  * optionally gives the .wasm URL or bytes.
  */
-export function loadRopeModule({ backend = 'auto', wasm } = {}) {
+export function loadRopeModule(load = {}) {
+  if (typeof load !== 'object' || load === null) {
+    throw new TypeError(`load options are ${describeValue(load)}; expected an object such as { backend: 'auto' }`);
+  }
+  for (const key of Object.keys(load)) {
+    if (key !== 'backend' && key !== 'wasm') {
+      throw new TypeError(`unknown load option ${JSON.stringify(key)}; expected backend or wasm`);
+    }
+  }
+  const { backend = 'auto', wasm } = load;
   if (wasm !== undefined) {
     return instantiateBackend(backend, wasm).then((instance) => new RopeModule(instance));
   }
@@ -219,7 +297,13 @@ function checkPositions(positions) {
   }
   const out = new Int32Array(positions.length);
   for (let i = 0; i < positions.length; i++) {
-    out[i] = checkInteger(`positions[${i}]`, typeof positions[i] === 'bigint' ? Number(positions[i]) : positions[i], 0, MAX_INT32);
+    const value = positions[i];
+    // Valid entries skip checkInteger, whose label is a string built per call.
+    if (Number.isInteger(value) && value >= 0 && value <= MAX_INT32) {
+      out[i] = value;
+    } else {
+      out[i] = checkInteger(`positions[${i}]`, typeof value === 'bigint' ? Number(value) : value, 0, MAX_INT32);
+    }
   }
   return out;
 }
@@ -239,17 +323,21 @@ export class Rope {
       throw new TypeError('Rope needs a RopeModule; use createRope() or module.createRope()');
     }
     const options = toOptions(optionsOrConfig);
-    this.module = module;
-    this.options = Object.freeze({ ...options });
-    this.ropeType = options.ropeType;
-    this.pairing = options.pairing;
-    this.headDim = options.headDim;
-    this.rotaryDim = options.rotaryDim;
-    this.base = options.base;
-    this.maxPositionEmbeddings = options.maxPositionEmbeddings;
-    this.originalMaxPositionEmbeddings = options.originalMaxPositionEmbeddings;
+    // Facts are read-only: the C object behind `pointer` was built from
+    // them, so changing one would make later calls inconsistent.
+    const fix = (name, value) =>
+      Object.defineProperty(this, name, { value, enumerable: true, writable: false, configurable: false });
+    fix('module', module);
     this.pointer = this.#create(options);
-    this.attentionScaling = module.wasm.exports.rope_attention_scaling(this.pointer);
+    fix('options', Object.freeze({ ...options }));
+    fix('ropeType', options.ropeType);
+    fix('pairing', options.pairing);
+    fix('headDim', options.headDim);
+    fix('rotaryDim', options.rotaryDim);
+    fix('base', options.base);
+    fix('maxPositionEmbeddings', options.maxPositionEmbeddings);
+    fix('originalMaxPositionEmbeddings', options.originalMaxPositionEmbeddings);
+    fix('attentionScaling', module.wasm.exports.rope_attention_scaling(this.pointer));
   }
 
   #create(o) {
@@ -342,42 +430,83 @@ export class Rope {
   }
 
   /**
+   * The cos and sin rows of table(positions, seqLen), kept in WebAssembly
+   * memory as a WasmRopeTable for apply({ table }). Free it when done.
+   */
+  wasmTable(positions, seqLen) {
+    const wasm = this.#live();
+    const checked = checkPositions(positions);
+    const length = checkSeqLen(seqLen);
+    const nPairs = this.rotaryDim / 2;
+    const n = checked.length * nPairs;
+    const table = new WasmRopeTable(this, this.module.malloc(WasmRopeTable.blockBytes(n)), checked.length, nPairs);
+    try {
+      const positionsAt = this.#scratch(4 * checked.length);
+      wasm.i32.set(checked, positionsAt >> 2);
+      this.module.check(wasm.exports.rope_table_f32(this.pointer, positionsAt, checked.length, BigInt(length), table.pointer, table.sinPointer, n));
+    } catch (error) {
+      table.free();
+      throw error;
+    }
+    return table;
+  }
+
+  /**
    * Rotates q and k in place. q and k are Float32Arrays (copied into
    * WebAssembly memory and back) or WasmFloat32Arrays (rotated where they
    * are). layout 'thd' is [tokens, heads, headDim], 'htd' [heads, tokens,
-   * headDim]; positions has one entry per token.
+   * headDim]; positions has one entry per token. With `table` (a
+   * WasmRopeTable of this rope) its rows are used and positions may be
+   * left out.
    */
-  apply({ q, k, nQHeads, nKHeads, positions, layout = 'thd', seqLen } = {}) {
+  apply({ q, k, nQHeads, nKHeads, positions, layout = 'thd', seqLen, table } = {}) {
     const wasm = this.#live();
     if (!(layout in LAYOUTS)) {
       throw new RangeError(`layout is ${describeValue(layout)}; expected 'thd' ([tokens, heads, headDim]) or 'htd' ([heads, tokens, headDim])`);
     }
-    const checked = checkPositions(positions);
-    const nTokens = checked.length;
-    const length = checkSeqLen(seqLen);
-    const qt = this.#checkTensor('q', q, nQHeads, nTokens, true);
-    const kt = this.#checkTensor('k', k, nKHeads, nTokens, false);
+    let checked = null;
+    let nTokens;
+    let length = 0;
+    let tokensName = 'positions.length';
+    if (table === undefined) {
+      checked = checkPositions(positions);
+      nTokens = checked.length;
+      length = checkSeqLen(seqLen);
+    } else {
+      nTokens = this.#checkTable(table, positions, seqLen);
+      tokensName = 'table.nPositions';
+    }
+    const qt = this.#checkTensor('q', q, nQHeads, nTokens, true, tokensName);
+    // Without nKHeads, k has as many heads as q (multi-head attention); the
+    // length check below catches a k with fewer heads.
+    const kHeads = nKHeads === undefined && k !== undefined && k !== null ? nQHeads : nKHeads;
+    const kt = this.#checkTensor('k', k, kHeads, nTokens, false, tokensName);
 
     // One scratch block: the rope_qk_f32, positions, then a copy of each
     // tensor that is not in WASM memory already. The struct size is a
     // multiple of 8, so seq_len stays 8-aligned.
     const qk = this.module.qkLayout;
-    const copyBytes = (qt.copy ? 4 * qt.length : 0) + (kt !== null && kt.copy ? 4 * kt.length : 0);
-    const block = this.#scratch(qk.size + 4 * nTokens + copyBytes);
+    const positionBytes = checked === null ? 0 : 4 * nTokens;
+    const copyBytes = (qt.copy ? 4 * qt.length + LINE : 0) + (kt !== null && kt.copy ? 4 * kt.length + LINE : 0);
+    const block = this.#scratch(qk.size + positionBytes + copyBytes);
     const positionsAt = block + qk.size;
-    let cursor = positionsAt + 4 * nTokens;
-    const f32 = wasm.f32;
-    if (qt.copy) {
-      qt.pointer = cursor;
-      f32.set(qt.data, cursor >> 2);
-      cursor += 4 * qt.length;
+    if (copyBytes > 0) {
+      const f32 = wasm.f32;
+      let cursor = alignUp(positionsAt + positionBytes);
+      if (qt.copy) {
+        qt.pointer = cursor;
+        f32.set(qt.data, cursor >> 2);
+        cursor = alignUp(cursor + 4 * qt.length);
+      }
+      if (kt !== null && kt.copy) {
+        kt.pointer = cursor;
+        f32.set(kt.data, cursor >> 2);
+      }
     }
-    if (kt !== null && kt.copy) {
-      kt.pointer = cursor;
-      f32.set(kt.data, cursor >> 2);
+    const i32 = this.module.int32View();
+    if (checked !== null) {
+      if (nTokens === 1) i32[positionsAt >> 2] = checked[0]; else i32.set(checked, positionsAt >> 2);
     }
-    const i32 = wasm.i32;
-    if (nTokens === 1) i32[positionsAt >> 2] = checked[0]; else i32.set(checked, positionsAt >> 2);
     // Pointers and sizes fit in 32 bits in wasm32; seq_len (< 2^53) is
     // written as two little-endian 32-bit halves.
     i32[(block + qk.q) >> 2] = qt.pointer;
@@ -387,13 +516,41 @@ export class Rope {
     i32[(block + qk.k_len) >> 2] = kt !== null ? kt.length : 0;
     i32[(block + qk.n_k_heads) >> 2] = kt !== null ? kt.heads : 0;
     i32[(block + qk.n_tokens) >> 2] = nTokens;
-    i32[(block + qk.positions) >> 2] = positionsAt;
+    i32[(block + qk.positions) >> 2] = checked === null ? 0 : positionsAt;
     i32[(block + qk.layout) >> 2] = LAYOUTS[layout];
     i32[(block + qk.seq_len) >> 2] = length % 0x100000000;
     i32[(block + qk.seq_len + 4) >> 2] = Math.floor(length / 0x100000000);
-    this.module.check(wasm.exports.rope_apply_f32(this.pointer, block));
-    if (qt.copy) qt.data.set(wasm.f32.subarray(qt.pointer >> 2, (qt.pointer >> 2) + qt.length));
-    if (kt !== null && kt.copy) kt.data.set(wasm.f32.subarray(kt.pointer >> 2, (kt.pointer >> 2) + kt.length));
+    if (table === undefined) {
+      this.module.check(wasm.exports.rope_apply_f32(this.pointer, block));
+    } else {
+      const n = nTokens * table.rowLength;
+      this.module.check(wasm.exports.rope_apply_table_f32(this.pointer, block, table.pointer, table.sinPointer, n));
+    }
+    if (copyBytes > 0) {
+      const f32 = wasm.f32;
+      if (qt.copy) qt.data.set(f32.subarray(qt.pointer >> 2, (qt.pointer >> 2) + qt.length));
+      if (kt !== null && kt.copy) kt.data.set(f32.subarray(kt.pointer >> 2, (kt.pointer >> 2) + kt.length));
+    }
+  }
+
+  // Checks apply()'s table and returns its token count.
+  #checkTable(table, positions, seqLen) {
+    if (!(table instanceof WasmRopeTable)) {
+      throw new TypeError(`table is ${describeValue(table)}; expected a WasmRopeTable from this rope's wasmTable()`);
+    }
+    if (!table.belongsTo(this)) {
+      throw new TypeError(table.pointer === 0 ? 'table was freed' : "table belongs to another Rope; make it with this rope's wasmTable()");
+    }
+    if (seqLen !== undefined) {
+      throw new TypeError(`seqLen is ${describeValue(seqLen)} together with table; the table's rows already hold their length, so pass seqLen to wasmTable() instead`);
+    }
+    if (positions !== undefined) {
+      const checked = checkPositions(positions);
+      if (checked.length !== table.nPositions) {
+        throw new RangeError(`positions has ${checked.length} entries but table has ${table.nPositions} rows; expected the same count, or leave positions out`);
+      }
+    }
+    return table.nPositions;
   }
 
   // Scratch in WASM memory reused by table() and apply(): grown on demand
@@ -416,7 +573,7 @@ export class Rope {
     return this.#scratchPointer;
   }
 
-  #checkTensor(name, data, heads, nTokens, required) {
+  #checkTensor(name, data, heads, nTokens, required, tokensName = 'positions.length') {
     if (data === undefined || data === null) {
       if (required) throw new TypeError(`${name} is ${describeValue(data)}; expected a Float32Array or WasmFloat32Array`);
       if (heads !== undefined && heads !== 0) {
@@ -424,8 +581,10 @@ export class Rope {
       }
       return null;
     }
-    const label = `n${name.toUpperCase()}Heads`;
-    checkInteger(label, heads, 1, MAX_INT32);
+    const label = name === 'q' ? 'nQHeads' : 'nKHeads';
+    // checkInteger builds its message text on every call, so the common
+    // valid case is tested here first (it matters for one-token calls).
+    if (!(Number.isInteger(heads) && heads >= 1 && heads <= MAX_INT32)) checkInteger(label, heads, 1, MAX_INT32);
     const needed = nTokens * heads * this.headDim;
     let tensor;
     if (data instanceof Float32Array) {
@@ -438,7 +597,7 @@ export class Rope {
       throw new TypeError(`${name} is ${describeValue(data)}; expected a Float32Array or WasmFloat32Array`);
     }
     if (tensor.length !== needed) {
-      throw new RangeError(`${name} has ${tensor.length} elements; expected positions.length * ${label} * headDim = ${nTokens} * ${heads} * ${this.headDim} = ${needed}`);
+      throw new RangeError(`${name} has ${tensor.length} elements; expected ${tokensName} * ${label} * headDim = ${nTokens} * ${heads} * ${this.headDim} = ${needed}`);
     }
     return tensor;
   }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build and run tests/c/test_api.c, the native test of the public API in
-# c/rope.h, and check that the library sources compile without warnings.
+# c/rope.h, and tests/c/test_apply_table.c (rope_apply_table_f32 and rows
+# shared between calls), and check that the library sources compile
+# without warnings.
 #
 #   1. tests/c/reference_c.py turns tests/reference/vectors/*.json into
 #      build/tests/api/reference.txt (regenerated on every run);
@@ -9,7 +11,9 @@
 #      -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror;
 #   3. the test is built with AddressSanitizer and UBSan, with malloc and
 #      calloc wrapped so that it can make the library's allocations fail,
-#      and run. Extra arguments (a seed) are passed to it.
+#      and run. Extra arguments (a seed) are passed to it;
+#   4. test_apply_table is built with AddressSanitizer and UBSan and run
+#      with the same extra arguments.
 #
 # Exits nonzero if the warning check or any test fails; the warning check
 # does not stop the tests from running.
@@ -29,7 +33,7 @@ echo "== reference vectors -> $out/reference.txt"
 
 echo "== warning check (gcc -Wpedantic -Wshadow -Wconversion)"
 warnings_ok=1
-for source in "${library[@]}" tests/c/test_api.c; do
+for source in "${library[@]}" tests/c/test_api.c tests/c/test_apply_table.c; do
     if ! gcc -std=c11 -O2 -Ic -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror \
         -c "$source" -o "$out/warning_check.o"; then
         warnings_ok=0
@@ -50,5 +54,11 @@ echo "== test_api ($cc, ASan + UBSan)"
     tests/c/test_api.c "${library[@]}" -lm -Wl,--wrap=malloc,--wrap=calloc -o "$out/test_api"
 tests_ok=1
 "$out/test_api" "$out/reference.txt" "$@" || tests_ok=0
+
+echo "== test_apply_table ($cc, ASan + UBSan)"
+"$cc" -std=c11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -ffp-contract=off \
+    -Wall -Wextra -Werror -Ic tests/c/test_apply_table.c "${library[@]}" -lm \
+    -o "$out/test_apply_table"
+"$out/test_apply_table" "$@" || tests_ok=0
 
 [[ $warnings_ok -eq 1 && $tests_ok -eq 1 ]]

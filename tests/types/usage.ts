@@ -7,7 +7,7 @@ import {
   ropeOptionsFromConfig, simd128Supported,
 } from '../../web/rope.js';
 import type {
-  ApplyArgs, Backend, HFConfig, Layout, Pairing, RopeOptions, RopeTable, RopeType,
+  ApplyArgs, ApplyTableArgs, Backend, WasmRopeTable, HFConfig, Layout, Pairing, RopeOptions, RopeTable, RopeType,
 } from '../../web/rope.js';
 
 // Options and configs.
@@ -72,6 +72,18 @@ local.apply({ q: buffer, nQHeads: 4, positions: [3] });
 buffer.free();
 local.free();
 
+// Reused tables: made once, used by several apply calls, then freed.
+const stepTable: WasmRopeTable = rope.wasmTable([0, 1, 2], 16);
+const stepRows: number = stepTable.nPositions * stepTable.rowLength;
+const stepCos: Float32Array = stepTable.cos;
+const stepOwned: boolean = stepTable.belongsTo(rope);
+rope.apply({ q, k, nQHeads: 4, nKHeads: 2, table: stepTable });
+rope.apply({ q, nQHeads: 4, table: stepTable, positions: new Int32Array([0, 1, 2]), layout: 'htd' });
+const tableArgs: ApplyTableArgs = { q, nQHeads: 4, table: stepTable };
+rope.apply(tableArgs);
+stepTable.free();
+void [stepRows, stepCos, stepOwned];
+
 const types: readonly RopeType[] = ROPE_TYPES;
 const pairings: readonly Pairing[] = PAIRINGS;
 const simd: boolean = simd128Supported();
@@ -114,6 +126,16 @@ rope.table([0], '16');
 rope.table(5);
 // @ts-expect-error WasmFloat32Array comes from allocFloat32
 new WasmFloat32Array(module, 0, 4);
+// @ts-expect-error a table is a WasmRopeTable, not the arrays of table()
+rope.apply({ q, nQHeads: 4, table: rope.table([0, 1, 2]) });
+// @ts-expect-error seqLen goes to wasmTable, not to apply with a table
+rope.apply({ q, nQHeads: 4, table: rope.wasmTable([0, 1, 2]), seqLen: 8 });
+// @ts-expect-error rowLength is read-only
+rope.wasmTable([0]).rowLength = 2;
+// @ts-expect-error nPositions is read-only
+rope.wasmTable([0]).nPositions = 2;
+// @ts-expect-error wasmTable takes positions
+rope.wasmTable(3);
 
 export {
   backend, badConfig, cos, dims, fromBytes, fromConverted, fromInt32, fromUrl, heap, perBuild, invFreq, invFreqLong, kernel,
