@@ -23,6 +23,7 @@ const data = JSON.parse(readFileSync(input, 'utf8'));
 
 const PEERS = [
   ['rope-wasm simd128 zero-copy', '#d62728'],
+  ['rope-wasm simd128 zero-copy, reused table', '#8c564b'],
   ['rope-wasm simd128 copy in/out', '#ff9896'],
   ['rope-wasm scalar zero-copy', '#9467bd'],
   ['plain JS', '#7f7f7f'],
