@@ -9,15 +9,16 @@
 #                                     SECONDS (niced) and print per harness the
 #                                     executions, exec/s, coverage and findings
 #
-# Environment: CC (default clang); FUZZ_HARNESSES (default "params table
-# apply format") to pick harnesses; ROPE_FUZZ_STRICT=1 to stop tolerating
-# the tags in tests/fuzz/known-findings.txt during `fuzz`.
+# Environment: CC (default clang); FUZZ_BUILD_DIR (default build/fuzz,
+# binaries, corpus, artifacts and logs); FUZZ_HARNESSES (default "params
+# table apply format") to pick harnesses; ROPE_FUZZ_STRICT=1 to stop
+# tolerating the tags in tests/fuzz/known-findings.txt during `fuzz`.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root" || exit 2
 
-out=build/fuzz
+out=${FUZZ_BUILD_DIR:-build/fuzz}
 cc=${CC:-clang}
 read -r -a harnesses <<<"${FUZZ_HARNESSES:-params table apply format}"
 library=(c/rope.c c/error.c c/format_double.c c/table.c c/apply.c c/scores.c c/kernel_list.c c/rope_types/*.c c/kernels/*.c)
