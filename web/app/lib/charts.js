@@ -124,3 +124,18 @@ export function upsertChart(existing, canvas, config) {
 export function indexPoints(values) {
   return Array.from(values, (y, x) => ({ x, y }));
 }
+
+/**
+ * Sizes a canvas for width x height CSS pixels at the device's pixel ratio
+ * and returns its cleared 2D context, scaled so drawing uses CSS pixels.
+ */
+export function prepareCanvas(canvas, width, height) {
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(width * ratio);
+  canvas.height = Math.round(height * ratio);
+  canvas.style.height = `${height}px`;
+  const g = canvas.getContext('2d');
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  g.clearRect(0, 0, width, height);
+  return g;
+}

@@ -8,6 +8,7 @@
 import { t, formatNumber } from '../i18n/index.js';
 import { cyclic, diverging, lookupTable, cssColor } from '../lib/colors.js';
 import { angleOf } from '../lib/context.js';
+import { prepareCanvas } from '../lib/charts.js';
 import { tableDeviation } from '../checks/reference.js';
 import { toCsv } from '../lib/export.js';
 import { ANGLE_ROWS, ANGLE_VIEWS } from '../state.js';
@@ -31,13 +32,7 @@ function draw(canvas, values, rows, pairs, view) {
   const plotW = Math.max(160, width - MARGIN.left - MARGIN.right);
   const plotH = plotHeight(rows);
   const height = plotH + MARGIN.top + MARGIN.bottom;
-  const ratio = window.devicePixelRatio || 1;
-  canvas.width = Math.round(width * ratio);
-  canvas.height = Math.round(height * ratio);
-  canvas.style.height = `${height}px`;
-  const g = canvas.getContext('2d');
-  g.setTransform(ratio, 0, 0, ratio, 0, 0);
-  g.clearRect(0, 0, width, height);
+  const g = prepareCanvas(canvas, width, height);
 
   const image = new ImageData(pairs, rows);
   const words = new Uint32Array(image.data.buffer);

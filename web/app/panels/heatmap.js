@@ -10,7 +10,7 @@
 
 import { t, formatNumber } from '../i18n/index.js';
 import { OKABE_ITO, viridis, lookupTable } from '../lib/colors.js';
-import { axesOptions, lineDataset, upsertChart } from '../lib/charts.js';
+import { axesOptions, lineDataset, prepareCanvas, upsertChart } from '../lib/charts.js';
 import { mulberry32, normalVector } from '../lib/prng.js';
 import { pairSlots, scoreMatrix } from '../checks/index.js';
 import { toCsv } from '../lib/export.js';
@@ -99,13 +99,7 @@ function drawHeatmap(canvas, pixels, size, row, lo, hi) {
   const width = canvas.clientWidth || 480;
   const side = Math.max(120, width - MARGIN.left - MARGIN.right);
   const height = side + MARGIN.top + MARGIN.bottom;
-  const ratio = window.devicePixelRatio || 1;
-  canvas.width = Math.round(width * ratio);
-  canvas.height = Math.round(height * ratio);
-  canvas.style.height = `${height}px`;
-  const g = canvas.getContext('2d');
-  g.setTransform(ratio, 0, 0, ratio, 0, 0);
-  g.clearRect(0, 0, width, height);
+  const g = prepareCanvas(canvas, width, height);
 
   g.imageSmoothingEnabled = false;
   g.drawImage(pixels, MARGIN.left, MARGIN.top, side, side);
