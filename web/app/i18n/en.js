@@ -237,7 +237,7 @@ export default {
   'invariants.relative': 'q_m·k_n = q_(m+t)·k_(n+t)',
   'invariants.orthogonal': 'Rotation orthogonal: RᵀR = s²I',
   'invariants.reference': 'apply() = float64 reference',
-  'invariants.detail': 'max deviation {value} ≤ {tol}?',
+  'invariants.detail': 'max deviation {value}, limit {tol}',
   'invariants.positions': 'm = {m}, n = {n}, shift t = {t}; green means the deviation is within {tol}.',
   'invariants.pass': 'holds',
   'invariants.fail': 'fails',

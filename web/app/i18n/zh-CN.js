@@ -237,7 +237,7 @@ export default {
   'invariants.relative': 'q_m·k_n = q_(m+t)·k_(n+t)',
   'invariants.orthogonal': '旋转矩阵正交：RᵀR = s²I',
   'invariants.reference': 'apply() 与 float64 参考一致',
-  'invariants.detail': '最大偏差 {value} ≤ {tol}？',
+  'invariants.detail': '最大偏差 {value}，上限 {tol}',
   'invariants.positions': 'm = {m}，n = {n}，平移 t = {t}；绿色表示偏差不超过 {tol}。',
   'invariants.pass': '成立',
   'invariants.fail': '不成立',
