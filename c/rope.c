@@ -159,13 +159,14 @@ rope_status rope_create(const rope_params *params, rope **out) {
     case ROPE_TYPE_LONGROPE: attention_scaling = rope__attention_longrope(&resolved); break;
     default: break;
     }
-    /* Tables are float32, so a larger scaling would turn cos and sin into
-     * infinities (a huge attention_factor, or an mscale ratio). */
-    if (!(isfinite(attention_scaling) && attention_scaling > 0.0 && attention_scaling <= FLT_MAX)) {
+    /* Tables are float32: a larger scaling would turn cos and sin into
+     * infinities, a much smaller one would flush them to zero (a huge or
+     * tiny attention_factor, or an mscale ratio). */
+    if (!(isfinite(attention_scaling) && attention_scaling >= 1e-30 && attention_scaling <= FLT_MAX)) {
         return rope__fail(ROPE_STATUS_INVALID_ARGUMENT,
                           "attention scaling is %g (from attention_factor %g, mscale %g, "
-                          "mscale_all_dim %g); expected a finite number > 0 and at most 3.4e38 "
-                          "so that scaled cos/sin fit float32",
+                          "mscale_all_dim %g); expected a number from 1e-30 to 3.4e38 so that "
+                          "scaled cos/sin stay normal float32 values",
                           attention_scaling, resolved.attention_factor, resolved.mscale,
                           resolved.mscale_all_dim);
     }

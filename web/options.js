@@ -190,8 +190,8 @@ export function normalizeOptions(options) {
     result.mscaleAllDim = checkNumber(label('mscaleAllDim'), options.mscaleAllDim, (x) => x >= 0, 'a finite number >= 0');
   }
   if (has('attentionFactor')) {
-    result.attentionFactor = checkNumber(label('attentionFactor'), options.attentionFactor, (x) => x > 0 && x <= MAX_FLOAT32,
-      'a finite number > 0 and at most 3.4e38, so that scaled cos/sin fit float32');
+    result.attentionFactor = checkNumber(label('attentionFactor'), options.attentionFactor, (x) => x >= 1e-30 && x <= MAX_FLOAT32,
+      'a number from 1e-30 to 3.4e38, so that scaled cos/sin stay normal float32 values');
   }
   if (has('truncate')) {
     if (typeof options.truncate !== 'boolean') {

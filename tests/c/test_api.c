@@ -1245,6 +1245,10 @@ static void test_create_rejections(void) {
     p.attention_factor = 0.0;
     expect_create_error("longrope attention_factor 0", &p, ROPE_STATUS_INVALID_ARGUMENT,
                         "attention_factor", "0");
+    /* Valid in sign, but scaled float32 rows would flush to zero. */
+    p.attention_factor = 1e-40;
+    expect_create_error("longrope attention_factor 1e-40", &p, ROPE_STATUS_INVALID_ARGUMENT,
+                        "attention scaling", "1e-40");
     p.attention_factor = NAN;
     p.original_max_position_embeddings = 262144;
     expect_create_error("longrope original > max", &p, ROPE_STATUS_INVALID_ARGUMENT,

@@ -130,7 +130,7 @@ fuzz() {
             >"$log" 2>&1
         local status=$?
         # Fork mode prints "#N: cov: C ft: F corp: ... exec/s E ... time: Ts"
-        # lines; the last one holds the totals.
+        # lines; the last one contains the totals.
         local last execs cov ft rate elapsed
         last="$(grep -E '^#[0-9]+: cov: ' "$log" | tail -n 1)"
         execs="$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")"

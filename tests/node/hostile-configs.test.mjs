@@ -151,7 +151,9 @@ const HOSTILE = [
   ['beta_slow above beta_fast', withScaling({ rope_type: 'yarn', factor: 4, beta_fast: 2, beta_slow: 3 }), RangeError,
     /rope_scaling\.beta_slow is 3\b.*at most rope_scaling\.beta_fast \(2\)/],
   ['attention_factor 0', withScaling({ rope_type: 'yarn', factor: 4, attention_factor: 0 }), RangeError,
-    /rope_scaling\.attention_factor is 0\b.*> 0/],
+    /rope_scaling\.attention_factor is 0\b.*from 1e-30 to 3\.4e38/],
+  ['attention_factor 1e-40', withScaling({ rope_type: 'yarn', factor: 4, attention_factor: 1e-40 }), RangeError,
+    /rope_scaling\.attention_factor is 1e-40\b.*from 1e-30 to 3\.4e38/],
   ['mscale negative', withScaling({ rope_type: 'yarn', factor: 4, mscale: -1 }), RangeError, /rope_scaling\.mscale is -1\b.*>= 0/],
 ];
 
