@@ -7,9 +7,8 @@
  * integer of at most 770 digits. The doubles next to x give the interval
  * of decimals that round to x: the midpoints between x and its neighbours,
  * expanded exactly the same way. The shortest rounding of x's expansion
- * that lies inside that interval is the answer (the criterion of Steele and
- * White, "How to Print Floating-Point Numbers Accurately", 1990), so no
- * floating-point arithmetic decides a digit.
+ * that lies inside that interval is the result, so no floating-point
+ * arithmetic decides a digit.
  */
 #include <math.h>
 #include <stdint.h>

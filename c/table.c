@@ -248,7 +248,7 @@ void rope__offset_rows(const double *inv_freq, int32_t n, double *cos_out, doubl
 }
 
 /* The last anchor row this thread computed with a rope's own frequencies.
- * A decode loop asks for the same anchor for 16 consecutive positions and
+ * A decode loop needs the same anchor for 16 consecutive positions and
  * once per layer for each, so most calls skip the anchor's sincos row. The
  * values are exactly those sincos_row gives, so a hit changes no bit; the
  * cache is per thread, so a shared rope stays read-only. */

@@ -430,7 +430,7 @@ export class Rope {
   }
 
   /**
-   * The cos and sin rows of table(positions, seqLen), kept in WebAssembly
+   * Computes the cos and sin rows of table(positions, seqLen) and keeps them in WebAssembly
    * memory as a WasmRopeTable for apply({ table }). Free it when done.
    */
   wasmTable(positions, seqLen) {

@@ -7,9 +7,9 @@
  * (extrapolation); pairs that turn less than once are divided by factor
  * (interpolation); a linear ramp over the pair index joins the two. The
  * ramp's ends are the dimensions where a pair completes beta_fast and
- * beta_slow turns in L (eq. 17-18):
+ * beta_slow turns in L:
  *     dim(r) = d * ln(L / (2 pi r)) / (2 ln base).
- * Attention logits are scaled by 0.1 ln(factor) + 1 (eq. 22), folded into
+ * Attention logits are scaled by 0.1 ln(factor) + 1, folded into
  * cos and sin.
  *
  * Where transformers releases differ: some 4.4x releases replaced the
@@ -71,7 +71,7 @@ rope_status rope__validate_yarn(const rope_params *p) {
     return ROPE_STATUS_OK;
 }
 
-/* YaRN eq. 22: the logit temperature sqrt(1/t) = 0.1 ln(s) + 1, with the
+/* YaRN's logit temperature sqrt(1/t) = 0.1 ln(s) + 1, with the
  * mscale multiplier that DeepSeek-V2 configs add. */
 static double yarn_mscale(double scale, double mscale) {
     return scale <= 1.0 ? 1.0 : 0.1 * mscale * log(scale) + 1.0;
@@ -88,7 +88,7 @@ double rope__attention_yarn(const rope_params *p) {
 }
 
 /* Dimension index at which a pair completes `turns` rotations in `context`
- * tokens (YaRN eq. 17, solved for the dimension). */
+ * tokens (the YaRN turn count, solved for the dimension). */
 static double correction_dim(double turns, double d, double base, double context) {
     return d * log(context / (turns * ROPE_TWO_PI)) / (2.0 * log(base));
 }

@@ -9,7 +9,7 @@
 //                                                          transformers _compute_dynamic_ntk_parameters
 //   yarn      ramp over the pair index between dim(beta_fast) and dim(beta_slow),
 //             dim(b) = d * ln(L / (2 pi b)) / (2 ln base); attention 0.1 ln s + 1
-//                                                          Peng et al. 2023, eq. 17-22
+//                                                          Peng et al. 2023
 //   llama3    wavelength bands L/high .. L/low, smooth blend inside (edges included)
 //                                                          Meta Llama 3.1 reference code
 //   longrope  theta_i / ext_i, ext = long list above the original context, else short;

@@ -6,7 +6,7 @@
 //   NTK-aware      default rope with base' = base * s^(d/(d-2))   bloc97 2023
 //   dynamic NTK    base' = base * (s*len/L - (s-1))^(d/(d-2)) once len > L   emozilla 2023
 //   YaRN           ramp between the pairs that turn beta_fast and beta_slow times
-//                  in L; attention 0.1 ln s + 1                     Peng et al. 2023, eq. 17-22
+//                  in L; attention 0.1 ln s + 1                     Peng et al. 2023
 //   Llama 3        wavelengths below L/high kept, above L/low divided by s,
 //                  smooth blend between                             Meta 2024
 //   LongRoPE       theta_i / long_factor_i above L; attention sqrt(1 + ln s / ln L)   Ding et al. 2024

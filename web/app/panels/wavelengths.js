@@ -1,7 +1,7 @@
 // Panel 2: wavelength λ_i = 2π/θ_i, the number of tokens pair i needs for
 // one full turn, against the training and extended context lengths. Pairs
 // with λ_i above the training length never completed a turn in training,
-// which is the quantity YaRN (Peng et al. 2023, sec. 3.2) and Llama 3.1
+// which is the quantity YaRN (Peng et al. 2023) and Llama 3.1
 // scaling use to decide which pairs to interpolate. θ_i from rope.invFreq(L);
 // the deviation line compares λ_i with 2π over the float64 reference θ_i.
 
