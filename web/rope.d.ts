@@ -13,7 +13,7 @@
 export type RopeType = 'default' | 'linear' | 'dynamic' | 'yarn' | 'longrope' | 'llama3';
 
 /**
- * Which rotary slots rotate together. 'half' pairs slot i with slot
+ * Rotary slot pairing. 'half' pairs slot i with slot
  * i + rotaryDim / 2 (rotate_half: GPT-NeoX, Hugging Face Llama);
  * 'interleaved' pairs slot 2i with slot 2i + 1 (GPT-J).
  */

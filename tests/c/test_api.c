@@ -39,26 +39,7 @@
  * Counting and reporting
  * ---------------------------------------------------------------------- */
 
-static int n_passed;
-static int n_failed;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static int check(int ok, const char *fmt, ...) {
-    if (ok) {
-        n_passed++;
-        return 1;
-    }
-    n_failed++;
-    va_list args;
-    va_start(args, fmt);
-    fputs("FAIL: ", stdout);
-    vprintf(fmt, args);
-    fputc('\n', stdout);
-    va_end(args);
-    return 0;
-}
+#include "check.h"
 
 /* Case-insensitive strstr, because the library spells special values the
  * JavaScript way ("NaN", "Infinity"), and "nan" or "inf" should match. */

@@ -22,26 +22,7 @@
 
 #include "rope.h"
 
-static int n_passed;
-static int n_failed;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static int check(int ok, const char *fmt, ...) {
-    if (ok) {
-        n_passed++;
-        return 1;
-    }
-    n_failed++;
-    va_list args;
-    va_start(args, fmt);
-    fputs("FAIL: ", stdout);
-    vprintf(fmt, args);
-    fputc('\n', stdout);
-    va_end(args);
-    return 0;
-}
+#include "check.h"
 
 static uint64_t rng_state = 1;
 
