@@ -22,7 +22,7 @@ export type Pairing = 'half' | 'interleaved';
 /** Tensor layout: 'thd' is [tokens, heads, headDim], 'htd' is [heads, tokens, headDim]. */
 export type Layout = 'thd' | 'htd';
 
-/** Which .wasm build runs. */
+/** Name of a .wasm build. */
 export type Backend = 'simd128' | 'scalar';
 
 /** A backend request: 'auto' takes SIMD128 when the engine supports it. */
@@ -223,7 +223,7 @@ export const ROPE_TYPES: readonly RopeType[];
 /** Pairings, in the order of the C enum. */
 export const PAIRINGS: readonly Pairing[];
 
-/** Whether this engine can run the SIMD128 build. */
+/** Returns whether this engine can run the SIMD128 build. */
 export function simd128Supported(): boolean;
 
 /**
@@ -237,7 +237,8 @@ export function ropeOptionsFromConfig(config: HFConfig): ConfigOptions;
 
 /**
  * Loads (once per backend unless `wasm` is given) and instantiates a build.
- * The promise rejects with RangeError for an unknown or unsupported backend.
+ * The promise rejects with RangeError for an unknown or unsupported backend,
+ * and with TypeError for load options other than `backend` and `wasm`.
  */
 export function loadRopeModule(options?: LoadOptions): Promise<RopeModule>;
 
@@ -252,7 +253,7 @@ export function createRope(optionsOrConfig: RopeOptions | HFConfig, load?: LoadO
 /** float32 values in WebAssembly memory, for zero-copy Rope.apply. */
 export class WasmFloat32Array {
   private constructor(module: RopeModule, pointer: number, length: number);
-  /** The module whose memory holds the values. */
+  /** The module whose memory contains the values. */
   readonly module: RopeModule;
   /** Byte offset in WebAssembly memory; 0 after free(). */
   readonly pointer: number;
@@ -275,7 +276,7 @@ export class WasmFloat32Array {
  */
 declare class WasmRopeTable {
   private constructor();
-  /** The module whose memory holds the rows. */
+  /** The module whose memory contains the rows. */
   readonly module: RopeModule;
   /** Rows (tokens) in the table. */
   readonly nPositions: number;
@@ -339,7 +340,7 @@ export class RopeModule {
 export class Rope {
   /** Use createRope() or RopeModule.createRope(). */
   constructor(module: RopeModule, optionsOrConfig: RopeOptions | HFConfig);
-  /** The module whose memory holds this rope. */
+  /** The module whose memory contains this rope. */
   readonly module: RopeModule;
   /** The validated options with every default filled in. */
   readonly options: Readonly<Required<Pick<RopeOptions, 'ropeType' | 'pairing' | 'headDim' | 'rotaryDim' | 'base'>> & RopeOptions>;

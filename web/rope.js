@@ -246,11 +246,11 @@ const modules = new Map(); // backend request -> Promise<RopeModule>
  */
 export function loadRopeModule(load = {}) {
   if (typeof load !== 'object' || load === null) {
-    throw new TypeError(`load options are ${describeValue(load)}; expected an object such as { backend: 'auto' }`);
+    return Promise.reject(new TypeError(`load options are ${describeValue(load)}; expected an object such as { backend: 'auto' }`));
   }
   for (const key of Object.keys(load)) {
     if (key !== 'backend' && key !== 'wasm') {
-      throw new TypeError(`unknown load option ${JSON.stringify(key)}; expected backend or wasm`);
+      return Promise.reject(new TypeError(`unknown load option ${JSON.stringify(key)}; expected backend or wasm`));
     }
   }
   const { backend = 'auto', wasm } = load;

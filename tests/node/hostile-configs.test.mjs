@@ -173,7 +173,7 @@ const JS_ONLY = [
     /rope_scaling\.original_max_position_embeddings is NaN\b.*integer/],
 ];
 
-/** [name, file text, pattern]: files the CLI must refuse before createRope. */
+/** [name, file text, pattern]: files the CLI must reject before createRope. */
 const NOT_JSON = [
   ['an empty file', '', /not valid JSON/],
   ['a truncated object', '{"hidden_size": 256, "num_attention_heads":', /not valid JSON/],
@@ -211,8 +211,8 @@ async function runCli(args) {
   }
 }
 
-/** Asserts the CLI refused with status 2 and one `rope-wasm: ...` line matching `pattern`. */
-function assertCliRefused({ code, stdout, stderr }, pattern) {
+/** Asserts the CLI rejected the input with status 2 and one `rope-wasm: ...` line matching `pattern`. */
+function assertCliRejected({ code, stdout, stderr }, pattern) {
   assert.equal(code, 2, `exit status ${code}, stderr: ${stderr}`);
   assert.equal(stdout, '', 'nothing on stdout');
   const lines = stderr.replace(/\n$/, '').split('\n');
@@ -262,7 +262,7 @@ for (const backend of ['simd128', 'scalar']) {
           assert.throws(() => rope.table(positions), (error) => assertRejected(error, ErrorClass, pattern));
           const q = new Float32Array(positions.length * 64).fill(0.25);
           assert.throws(() => rope.apply({ q, nQHeads: 1, positions }), (error) => assertRejected(error, ErrorClass, pattern));
-          assert.ok(q.every((v) => v === 0.25), 'a refused apply leaves q as it was');
+          assert.ok(q.every((v) => v === 0.25), 'a rejected apply leaves q as it was');
         }));
       }
       for (const [name, seqLen, , pattern] of BAD_SEQ_LENS) {
@@ -274,7 +274,7 @@ for (const backend of ['simd128', 'scalar']) {
         }));
       }
       // An inference loop can reach zero new tokens; a fresh rope must not
-      // refuse that as a NULL buffer.
+      // reject that as a NULL buffer.
       it('an empty positions list is not an error: empty tables, apply does nothing', () => withDynamic((rope) => {
         const { cos, sin } = rope.table([]);
         assert.equal(cos.length, 0);
@@ -293,31 +293,31 @@ describe('hostile configs through the CLI: exit status 2, one line naming key an
   for (const [name, config, , pattern] of HOSTILE) {
     it(name, async () => {
       const path = writeConfig(JSON.stringify(config));
-      assertCliRefused(await runCli(['table', '--config', path]), pattern);
+      assertCliRejected(await runCli(['table', '--config', path]), pattern);
     });
   }
   for (const [name, text, pattern] of NOT_JSON) {
     it(`not JSON: ${name}`, async () => {
       const path = writeConfig(text);
       const result = await runCli(['table', '--config', path]);
-      assertCliRefused(result, pattern);
+      assertCliRejected(result, pattern);
       assert.ok(result.stderr.includes(path), 'the message names the file');
     });
   }
-  it('a number too large for a double (1e400) reads as Infinity and is refused', async () => {
+  it('a number too large for a double (1e400) reads as Infinity and is rejected', async () => {
     const path = writeConfig('{"head_dim": 64, "rope_theta": 1e400}');
-    assertCliRefused(await runCli(['table', '--config', path]), /rope_theta is Infinity\b.*finite/);
+    assertCliRejected(await runCli(['table', '--config', path]), /rope_theta is Infinity\b.*finite/);
   });
   for (const [name, , text, , , cliPattern] of BAD_POSITIONS) {
     it(`--positions ${name}`, async () => {
       const path = writeConfig(JSON.stringify(BASE));
-      assertCliRefused(await runCli(['table', '--config', path, '--positions', text]), cliPattern);
+      assertCliRejected(await runCli(['table', '--config', path, '--positions', text]), cliPattern);
     });
   }
   for (const [name, , text, , cliPattern] of BAD_SEQ_LENS) {
     it(`--seq-len ${name}`, async () => {
       const path = writeConfig(JSON.stringify(withScaling({ rope_type: 'dynamic', factor: 2 })));
-      assertCliRefused(await runCli(['table', '--config', path, '--seq-len', text]), cliPattern);
+      assertCliRejected(await runCli(['table', '--config', path, '--seq-len', text]), cliPattern);
     });
   }
 });
@@ -453,12 +453,12 @@ describe('extreme but valid configs work and stay finite', () => {
 });
 
 // Inputs that once gave silent results instead of errors.
-describe('silent results the library refuses', () => {
-  it('rope_scaling with a factor but no rope_type or type is refused, not read as default', async () => {
+describe('silent results the library rejects', () => {
+  it('rope_scaling with a factor but no rope_type or type is rejected, not read as default', async () => {
       await assert.rejects(createRope(withScaling({ factor: 4 })), /rope_type/);
     });
 
-  it('an attention_factor that overflows float32 is refused, or the tables stay finite', async () => {
+  it('an attention_factor that overflows float32 is rejected, or the tables stay finite', async () => {
       let rope;
       try {
         rope = await createRope(withScaling({ rope_type: 'yarn', factor: 4, attention_factor: 1e39 }));

@@ -273,6 +273,14 @@ for (const backend of ['simd128', 'scalar']) {
         assertRejects(() => module.allocFloat32(2.5), RangeError, /length is 2\.5\b/);
         assertStillWorks(module);
       });
+      it('loadRopeModule with bad options', async () => {
+        // A promise-returning call: bad options reject it instead of throwing.
+        const unknown = loadRopeModule({ backend, wasmUrl: 'x.wasm' });
+        assert.ok(unknown instanceof Promise);
+        await assert.rejects(unknown, { name: 'TypeError', message: /unknown load option "wasmUrl"; expected backend or wasm/ });
+        await assert.rejects(loadRopeModule(null), { name: 'TypeError', message: /load options are null/ });
+        assertStillWorks(module);
+      });
       it('setKernel with an unknown name', () => {
         assertRejects(() => module.setKernel('avx'), RangeError, /kernel is "avx".*'auto', 'scalar' or 'simd128'/);
         assert.equal(module.kernel, backend);
