@@ -6,13 +6,19 @@
 #include "kernels.h"
 
 const rope_kernel_entry rope_kernel_list[] = {
-    {"rotate_half_f32__scalar", ROPE_PAIRING_HALF, ROPE_KERNEL_SCALAR, rope_rotate_half_f32__scalar},
-    {"rotate_interleaved_f32__scalar", ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SCALAR,
+    {"rotate_half_f32__scalar", ROPE_PAIRING_HALF, ROPE_KERNEL_SCALAR, ROPE_WALK_ONE,
+     rope_rotate_half_f32__scalar},
+    {"rotate_interleaved_f32__scalar", ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SCALAR, ROPE_WALK_ONE,
      rope_rotate_interleaved_f32__scalar},
 #if ROPE_HAVE_SIMD128
-    {"rotate_half_f32__simd128", ROPE_PAIRING_HALF, ROPE_KERNEL_SIMD128, rope_rotate_half_f32__simd128},
-    {"rotate_interleaved_f32__simd128", ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SIMD128,
+    {"rotate_half_f32__simd128", ROPE_PAIRING_HALF, ROPE_KERNEL_SIMD128, ROPE_WALK_ONE,
+     rope_rotate_half_f32__simd128},
+    {"rotate_interleaved_f32__simd128", ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SIMD128, ROPE_WALK_ONE,
      rope_rotate_interleaved_f32__simd128},
+    {"rotate_half_paired_f32__simd128", ROPE_PAIRING_HALF, ROPE_KERNEL_SIMD128, ROPE_WALK_PAIRED,
+     rope_rotate_half_paired_f32__simd128},
+    {"rotate_interleaved_paired_f32__simd128", ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SIMD128,
+     ROPE_WALK_PAIRED, rope_rotate_interleaved_paired_f32__simd128},
 #endif
 };
 
@@ -57,12 +63,19 @@ int rope_has_simd128(void) {
 
 /* Returns NULL for a pairing other than HALF or INTERLEAVED; rope_create
  * rejects those before any kernel runs. */
-rope_kernel_fn rope_select_kernel(int pairing) {
+rope_kernel_fn rope_select_kernel(int pairing, int walk) {
     const int kernel = (int)rope_active_kernel();
+    rope_kernel_fn one = NULL;
     for (int i = 0; i < rope_kernel_count; i++) {
-        if (rope_kernel_list[i].pairing == pairing && rope_kernel_list[i].kernel == kernel) {
-            return rope_kernel_list[i].fn;
+        const rope_kernel_entry *e = &rope_kernel_list[i];
+        if (e->pairing == pairing && e->kernel == kernel) {
+            if (e->walk == walk) {
+                return e->fn;
+            }
+            if (e->walk == ROPE_WALK_ONE) {
+                one = e->fn;
+            }
         }
     }
-    return NULL;
+    return one;
 }

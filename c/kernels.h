@@ -36,9 +36,22 @@ void rope_rotate_half_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_strid
 void rope_rotate_interleaved_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
                                           int32_t rotary_dim, const float *cos, const float *sin,
                                           ptrdiff_t row_stride);
+void rope_rotate_half_paired_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
+                                          int32_t rotary_dim, const float *cos, const float *sin,
+                                          ptrdiff_t row_stride);
+void rope_rotate_interleaved_paired_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
+                                                 int32_t rotary_dim, const float *cos,
+                                                 const float *sin, ptrdiff_t row_stride);
 #else
 #define ROPE_HAVE_SIMD128 0
 #endif
+
+/* How a kernel walks its vectors. Both walks give the same bits; which is
+ * faster depends on where the data is (see apply.c). */
+enum {
+    ROPE_WALK_ONE = 0,    /* one vector after another */
+    ROPE_WALK_PAIRED = 1  /* two vectors per step, sharing each load of a common row */
+};
 
 /* One entry per kernel variant in this build. The dispatcher, the kernel
  * tests and the benchmark all iterate this list, so no variant exists
@@ -47,13 +60,16 @@ typedef struct rope_kernel_entry {
     const char *name;       /* e.g. "rotate_half_f32__simd128" */
     int pairing;            /* rope_pairing */
     int kernel;             /* rope_kernel: SCALAR or SIMD128 */
+    int walk;               /* ROPE_WALK_ONE or ROPE_WALK_PAIRED */
     rope_kernel_fn fn;
 } rope_kernel_entry;
 
 extern const rope_kernel_entry rope_kernel_list[];
 extern const int rope_kernel_count;
 
-/* The kernel for `pairing` under the current rope_set_kernel choice. */
-rope_kernel_fn rope_select_kernel(int pairing);
+/* The kernel for `pairing` and `walk` under the current rope_set_kernel
+ * choice. A kernel family without a paired walk (scalar) gives its
+ * ROPE_WALK_ONE kernel for both walks. */
+rope_kernel_fn rope_select_kernel(int pairing, int walk);
 
 #endif /* ROPE_KERNELS_H */

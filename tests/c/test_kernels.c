@@ -291,10 +291,11 @@ static int run_case(const test_case *tc) {
     return ok;
 }
 
-static const rope_kernel_entry *find_entry(int pairing, int kernel) {
+static const rope_kernel_entry *find_entry(int pairing, int kernel, int walk) {
     for (int i = 0; i < rope_kernel_count; i++) {
-        if (rope_kernel_list[i].pairing == pairing && rope_kernel_list[i].kernel == kernel) {
-            return &rope_kernel_list[i];
+        const rope_kernel_entry *e = &rope_kernel_list[i];
+        if (e->pairing == pairing && e->kernel == kernel && e->walk == walk) {
+            return e;
         }
     }
     return NULL;
@@ -306,7 +307,7 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 static void test_kernel_list(void) {
-    check(rope_kernel_count == 2 + 2 * ROPE_HAVE_SIMD128, "rope_kernel_count is 2 plus 2 with SIMD128");
+    check(rope_kernel_count == 2 + 4 * ROPE_HAVE_SIMD128, "rope_kernel_count is 2 plus 4 with SIMD128");
     for (int i = 0; i < rope_kernel_count; i++) {
         const rope_kernel_entry *e = &rope_kernel_list[i];
         check(e->name != NULL && e->fn != NULL, "entry %d has a name and a function", i);
@@ -321,26 +322,46 @@ static void test_kernel_list(void) {
         check(strncmp(e->name, prefix, strlen(prefix)) == 0, "%s: name starts with %s", e->name, prefix);
         const char *suffix = e->kernel == ROPE_KERNEL_SCALAR ? "__scalar" : "__simd128";
         check(ends_with(e->name, suffix), "%s: name ends with %s", e->name, suffix);
+        check(e->walk == ROPE_WALK_ONE || e->walk == ROPE_WALK_PAIRED, "%s: walk %d is ONE or PAIRED",
+              e->name, e->walk);
+        check((strstr(e->name, "_paired_") != NULL) == (e->walk == ROPE_WALK_PAIRED),
+              "%s: the name says _paired_ exactly when the walk is PAIRED", e->name);
         for (int j = 0; j < i; j++) {
             check(rope_kernel_list[j].name == NULL || strcmp(rope_kernel_list[j].name, e->name) != 0,
                   "%s: name is listed once", e->name);
         }
     }
-    check(find_entry(ROPE_PAIRING_HALF, ROPE_KERNEL_SCALAR) != NULL, "the scalar half kernel is listed");
-    check(find_entry(ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SCALAR) != NULL,
+    check(find_entry(ROPE_PAIRING_HALF, ROPE_KERNEL_SCALAR, ROPE_WALK_ONE) != NULL,
+          "the scalar half kernel is listed");
+    check(find_entry(ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SCALAR, ROPE_WALK_ONE) != NULL,
           "the scalar interleaved kernel is listed");
     if (ROPE_HAVE_SIMD128) {
-        check(find_entry(ROPE_PAIRING_HALF, ROPE_KERNEL_SIMD128) != NULL, "the SIMD128 half kernel is listed");
-        check(find_entry(ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SIMD128) != NULL,
-              "the SIMD128 interleaved kernel is listed");
+        for (int walk = ROPE_WALK_ONE; walk <= ROPE_WALK_PAIRED; walk++) {
+            check(find_entry(ROPE_PAIRING_HALF, ROPE_KERNEL_SIMD128, walk) != NULL,
+                  "the SIMD128 half kernel with walk %d is listed", walk);
+            check(find_entry(ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SIMD128, walk) != NULL,
+                  "the SIMD128 interleaved kernel with walk %d is listed", walk);
+        }
     }
 }
 
+/* Nonzero when rope_select_kernel gives the `kernel` family's entry for
+ * both pairings and both walks, or its ROPE_WALK_ONE entry where the
+ * family has no paired walk. */
 static int select_matches(int kernel) {
-    const rope_kernel_entry *half = find_entry(ROPE_PAIRING_HALF, kernel);
-    const rope_kernel_entry *inter = find_entry(ROPE_PAIRING_INTERLEAVED, kernel);
-    return half != NULL && inter != NULL && rope_select_kernel(ROPE_PAIRING_HALF) == half->fn &&
-           rope_select_kernel(ROPE_PAIRING_INTERLEAVED) == inter->fn;
+    const int pairings[2] = {ROPE_PAIRING_HALF, ROPE_PAIRING_INTERLEAVED};
+    for (int p = 0; p < 2; p++) {
+        for (int walk = ROPE_WALK_ONE; walk <= ROPE_WALK_PAIRED; walk++) {
+            const rope_kernel_entry *e = find_entry(pairings[p], kernel, walk);
+            if (e == NULL) {
+                e = find_entry(pairings[p], kernel, ROPE_WALK_ONE);
+            }
+            if (e == NULL || rope_select_kernel(pairings[p], walk) != e->fn) {
+                return 0;
+            }
+        }
+    }
+    return 1;
 }
 
 /* Must run before anything else calls rope_set_kernel. */
@@ -390,8 +411,8 @@ static void test_kernel_choice(void) {
     check(rope_error_message()[0] == '\0', "a successful set clears the message: \"%s\"", rope_error_message());
     check((int)rope_active_kernel() == best, "after set AUTO the active kernel is the fastest");
     check(select_matches(best), "after set AUTO the fastest kernels are selected");
-    check(rope_select_kernel(2) == NULL, "rope_select_kernel(2) returns NULL");
-    check(rope_select_kernel(-1) == NULL, "rope_select_kernel(-1) returns NULL");
+    check(rope_select_kernel(2, ROPE_WALK_ONE) == NULL, "rope_select_kernel(2, ONE) returns NULL");
+    check(rope_select_kernel(-1, ROPE_WALK_PAIRED) == NULL, "rope_select_kernel(-1, PAIRED) returns NULL");
 }
 
 static void test_kernel_results(uint64_t seed) {
@@ -409,7 +430,7 @@ static void test_kernel_results(uint64_t seed) {
 
     for (int e = 0; e < rope_kernel_count; e++) {
         const rope_kernel_entry *kernel = &rope_kernel_list[e];
-        const rope_kernel_entry *twin = find_entry(kernel->pairing, ROPE_KERNEL_SCALAR);
+        const rope_kernel_entry *twin = find_entry(kernel->pairing, ROPE_KERNEL_SCALAR, ROPE_WALK_ONE);
         int n_cases = 0, n_ok = 0;
         for (int d = 0; d < n_dims; d++) {
             const int32_t rotary_dim = rotary_dims[d];

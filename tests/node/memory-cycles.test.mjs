@@ -93,37 +93,51 @@ for (const backend of ['simd128', 'scalar']) {
       const k = module.allocFloat32(kPositions.length * nKHeads * 64);
       const kData = rng.float32Array(k.length);
       k.array.set(kData);
-      const staleView = k.array;
-      const memoryBefore = staleView.buffer.byteLength;
-      // A copied q larger than the whole memory: apply's own allocation must grow it.
+      // A copied q larger than the whole memory, with a one-head k that
+      // lives in WebAssembly memory. apply() copies such a mix whole (only
+      // calls whose tensors are all copied go in blocks), so its own
+      // allocation must grow the memory.
       const nQHeads = 8;
-      const tokens = Math.ceil((memoryBefore + 16 * MIB) / (4 * nQHeads * 64));
+      const tokens = Math.ceil((k.array.buffer.byteLength + 64 * MIB) / (4 * nQHeads * 64));
       const positions = Int32Array.from({ length: tokens }, (_, t) => (t * 131) % 1000000);
       const q = rng.float32Array(tokens * nQHeads * 64);
       const qExpected = q.slice();
+      const wide = module.allocFloat32(tokens * 64);
+      const wideData = rng.float32Array(wide.length);
+      wide.array.set(wideData);
+      const wideExpected = wideData.slice();
+      const staleView = k.array;
+      const memoryBefore = staleView.buffer.byteLength;
       try {
         // q and k need one position list: rotate k alone first, the reference for later.
         const kExpected = kData.slice();
         rope.apply({ q: kExpected, nQHeads: nKHeads, positions: kPositions });
 
-        rope.apply({ q, nQHeads, positions });
+        rope.apply({ q, k: wide, nQHeads, nKHeads: 1, positions });
         assert.equal(staleView.length, 0, 'the memory grew during apply, detaching views taken before it');
         assert.ok(k.array.buffer.byteLength > memoryBefore, 'k.array sees the grown memory');
-        assertSameBits(k.array, kData, 'k, untouched by an apply of q alone');
+        assertSameBits(k.array, kData, 'k, untouched by an apply of other tensors');
 
-        // The same q rotated in chunks of 1000 tokens that need no growth.
+        // The same q and k rotated in chunks of 1000 tokens that need no growth.
         for (let start = 0; start < tokens; start += 1000) {
           const end = Math.min(tokens, start + 1000);
-          const chunk = qExpected.subarray(start * nQHeads * 64, end * nQHeads * 64);
-          rope.apply({ q: chunk, nQHeads, positions: positions.subarray(start, end) });
+          rope.apply({
+            q: qExpected.subarray(start * nQHeads * 64, end * nQHeads * 64),
+            k: wideExpected.subarray(start * 64, end * 64),
+            nQHeads,
+            nKHeads: 1,
+            positions: positions.subarray(start, end),
+          });
         }
         assertSameBits(q, qExpected, 'q rotated during growth vs in chunks');
+        assertSameBits(wide.array, wideExpected, 'k rotated during growth vs in chunks');
 
         // After growth, in place on k.
         rope.apply({ q: k, nQHeads: nKHeads, positions: kPositions });
         assertSameBits(k.array, kExpected, 'k rotated in place after growth');
       } finally {
         k.free();
+        wide.free();
         rope.free();
       }
     });

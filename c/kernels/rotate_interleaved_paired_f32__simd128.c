@@ -1,0 +1,60 @@
+/* WebAssembly SIMD128 rotation kernel for the interleaved pairing that
+ * walks the vectors two at a time. When every vector uses the same row
+ * (row_stride 0, the heads of one token) each cos/sin vector is loaded
+ * once for both. Without -msimd128 this file compiles to no code.
+ *
+ * The arithmetic is that of rotate_interleaved_f32__simd128.c: gather the
+ * first and second elements of 4 pairs, rotate them as in the half
+ * pairing and interleave the results again, which gives the scalar
+ * kernel's bits. */
+#include "../kernels.h"
+
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+
+/* The 4 pairs in x01, x23 rotated by c4, s4, stored at p. */
+static inline void store_rotated(float *p, v128_t x01, v128_t x23, v128_t c4, v128_t s4) {
+    /* Lanes 4..7 of a two-input shuffle come from the second input. */
+    const v128_t a = wasm_i32x4_shuffle(x01, x23, 0, 2, 4, 6);
+    const v128_t b = wasm_i32x4_shuffle(x01, x23, 1, 3, 5, 7);
+    const v128_t new_a = wasm_f32x4_sub(wasm_f32x4_mul(a, c4), wasm_f32x4_mul(b, s4));
+    const v128_t new_b = wasm_f32x4_add(wasm_f32x4_mul(a, s4), wasm_f32x4_mul(b, c4));
+    wasm_v128_store(p, wasm_i32x4_shuffle(new_a, new_b, 0, 4, 1, 5));
+    wasm_v128_store(p + 4, wasm_i32x4_shuffle(new_a, new_b, 2, 6, 3, 7));
+}
+
+void rope_rotate_interleaved_paired_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
+                                                 int32_t rotary_dim, const float *cos,
+                                                 const float *sin, ptrdiff_t row_stride) {
+    const int32_t half = rotary_dim / 2;
+    if (row_stride != 0 || half % 4 != 0) {
+        /* With a row per vector pairing saves no load, and the rare pair
+         * counts that are not a multiple of 4 are left to the other walk
+         * to keep the module small. */
+        rope_rotate_interleaved_f32__simd128(x, n_vecs, vec_stride, rotary_dim, cos, sin, row_stride);
+        return;
+    }
+    int32_t v = 0;
+    for (; v + 2 <= n_vecs; v += 2) {
+        float *p0 = x + v * vec_stride;
+        float *p1 = p0 + vec_stride;
+        /* 4 pairs (8 floats) of each vector per step, every load before the
+         * first store so the order does not depend on whether the compiler
+         * can prove that the vectors do not overlap. */
+        for (int32_t i = 0; i < half; i += 4) {
+            const v128_t c4 = wasm_v128_load(cos + i);
+            const v128_t s4 = wasm_v128_load(sin + i);
+            const v128_t x0_01 = wasm_v128_load(p0 + 2 * i);
+            const v128_t x0_23 = wasm_v128_load(p0 + 2 * i + 4);
+            const v128_t x1_01 = wasm_v128_load(p1 + 2 * i);
+            const v128_t x1_23 = wasm_v128_load(p1 + 2 * i + 4);
+            store_rotated(p0 + 2 * i, x0_01, x0_23, c4, s4);
+            store_rotated(p1 + 2 * i, x1_01, x1_23, c4, s4);
+        }
+    }
+    if (v < n_vecs) {
+        rope_rotate_interleaved_f32__simd128(x + v * vec_stride, 1, vec_stride, rotary_dim, cos, sin, 0);
+    }
+}
+
+#endif /* __wasm_simd128__ */
