@@ -27,14 +27,17 @@
 /* rope_apply_f32 fills rows for blocks of up to this many bytes (on the
  * heap) in [heads, tokens, head_dim], so they stay in L2 for every group. */
 #define ROPE_HTD_ROW_BYTES (128 * 1024)
-/* [tokens, heads, head_dim] tensors up to this size use the paired walk
- * (two heads per step sharing each cos/sin load), larger ones the walk one
- * head at a time. Measured with rows from a table, 32 heads (AMD EPYC,
- * 32 MiB L3, V8): paired 0.13-0.15 against 0.16-0.20 ns per element up to
- * 16 MiB, but 0.24 against 0.18 at 32 MiB and more, where the tensor
- * streams from DRAM. NOTE: the crossover follows the cache size, so on a
- * machine with a smaller L3 it lies lower. */
+/* [tokens, heads, head_dim] tensors use the paired walk (two heads per
+ * step sharing each cos/sin load) up to this size, or at any size with
+ * heads shorter than ROPE_PAIRED_WALK_MIN_HEAD_DIM. Larger tensors of
+ * longer heads walk one head at a time.
+ * Measured with rows from a table, 32 heads (AMD EPYC, 32 MiB L3, V8):
+ * paired 0.13-0.15 against 0.16-0.20 ns per element up to 16 MiB. From
+ * DRAM (8192 tokens) paired was 0.20 against 0.22 at head_dim 64, even at
+ * 80, and 0.26 against 0.21 at 128. NOTE: the size limit follows the
+ * cache size, so on a machine with a smaller L3 it lies lower. */
 #define ROPE_PAIRED_WALK_MAX_BYTES ((size_t)16 << 20)
+#define ROPE_PAIRED_WALK_MIN_HEAD_DIM 128
 
 /* Rows start on a cache line, so that no 16-byte load of them straddles two. */
 #define ROPE_LINE_BYTES 64
@@ -91,7 +94,8 @@ static void rotate_block(const rope_walks *walks, const rope *r, float *x, int32
         /* [tokens, heads, head_dim]: the heads of one token are adjacent
          * and share one row. */
         const size_t bytes = (size_t)n_tokens * (size_t)n_heads * (size_t)head_dim * sizeof(float);
-        const rope_kernel_fn kernel = bytes <= ROPE_PAIRED_WALK_MAX_BYTES ? walks->paired : walks->one;
+        const int paired = bytes <= ROPE_PAIRED_WALK_MAX_BYTES || head_dim < ROPE_PAIRED_WALK_MIN_HEAD_DIM;
+        const rope_kernel_fn kernel = paired ? walks->paired : walks->one;
         for (int32_t t = 0; t < n; t++) {
             float *token = x + (size_t)(t0 + t) * (size_t)n_heads * (size_t)head_dim;
             kernel(token, n_heads, head_dim, rotary_dim, cos + (size_t)t * n_pairs,
