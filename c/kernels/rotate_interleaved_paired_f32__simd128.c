@@ -27,10 +27,10 @@ void rope_rotate_interleaved_paired_f32__simd128(float *x, int32_t n_vecs, ptrdi
                                                  int32_t rotary_dim, const float *cos,
                                                  const float *sin, ptrdiff_t row_stride) {
     const int32_t half = rotary_dim / 2;
-    if (row_stride != 0 || half % 4 != 0) {
-        /* With a row per vector pairing saves no load, and the rare pair
-         * counts that are not a multiple of 4 are left to the other walk
-         * to keep the module small. */
+    if (row_stride != 0 || half % 8 != 0) {
+        /* With a row per vector pairing saves no load, and pair counts that
+         * are not a multiple of 8 (rare) are left to the other walk to keep
+         * the module small. */
         rope_rotate_interleaved_f32__simd128(x, n_vecs, vec_stride, rotary_dim, cos, sin, row_stride);
         return;
     }
@@ -38,18 +38,23 @@ void rope_rotate_interleaved_paired_f32__simd128(float *x, int32_t n_vecs, ptrdi
     for (; v + 2 <= n_vecs; v += 2) {
         float *p0 = x + v * vec_stride;
         float *p1 = p0 + vec_stride;
-        /* 4 pairs (8 floats) of each vector per step, every load before the
-         * first store so the order does not depend on whether the compiler
-         * can prove that the vectors do not overlap. */
-        for (int32_t i = 0; i < half; i += 4) {
-            const v128_t c4 = wasm_v128_load(cos + i);
-            const v128_t s4 = wasm_v128_load(sin + i);
-            const v128_t x0_01 = wasm_v128_load(p0 + 2 * i);
-            const v128_t x0_23 = wasm_v128_load(p0 + 2 * i + 4);
-            const v128_t x1_01 = wasm_v128_load(p1 + 2 * i);
-            const v128_t x1_23 = wasm_v128_load(p1 + 2 * i + 4);
-            store_rotated(p0 + 2 * i, x0_01, x0_23, c4, s4);
-            store_rotated(p1 + 2 * i, x1_01, x1_23, c4, s4);
+        /* 8 pairs (16 floats) of each vector per step. The loads of a vector
+         * come before its stores, so the order does not depend on whether
+         * the compiler can prove that the vectors do not overlap. */
+        for (int32_t i = 0; i < half; i += 8) {
+            const v128_t c_lo = wasm_v128_load(cos + i);
+            const v128_t s_lo = wasm_v128_load(sin + i);
+            const v128_t c_hi = wasm_v128_load(cos + i + 4);
+            const v128_t s_hi = wasm_v128_load(sin + i + 4);
+            for (int k = 0; k < 2; k++) {
+                float *p = (k == 0 ? p0 : p1) + 2 * i;
+                const v128_t x0 = wasm_v128_load(p);
+                const v128_t x1 = wasm_v128_load(p + 4);
+                const v128_t x2 = wasm_v128_load(p + 8);
+                const v128_t x3 = wasm_v128_load(p + 12);
+                store_rotated(p, x0, x1, c_lo, s_lo);
+                store_rotated(p + 8, x2, x3, c_hi, s_hi);
+            }
         }
     }
     if (v < n_vecs) {
