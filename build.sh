@@ -28,6 +28,19 @@ fi
 # Linking at -Oz then shrinks the glue without touching the code generated
 # for the hot objects.
 hot_sources=(c/table.c c/scores.c c/kernels/*.c)
+
+# The optimization level of a hot source in a build (its flags follow). In
+# the SIMD128 build table.c takes -O2: its tables measured as fast as at
+# -O3, and the bytes saved keep that module under 40 KB. The scalar build
+# keeps -O3, where table() measured 1.4x faster than at -O2.
+hot_level() {
+  local source=$1; shift
+  if [[ $source == c/table.c && " $* " == *" -msimd128 "* ]]; then
+    echo -O2
+  else
+    echo -O3
+  fi
+}
 cold_sources=(c/apply.c c/rope.c c/error.c c/format_double.c c/kernel_list.c c/wasm_bridge.c c/rope_types/*.c)
 
 # Exports come from this one list; the JS loader checks for the same names.
@@ -71,7 +84,7 @@ build_one() {
   for source in "${hot_sources[@]}" "${cold_sources[@]}"; do
     object="$obj_dir/$(echo "${source%.c}" | tr / _).o"
     if [[ " ${hot_sources[*]} " == *" $source "* ]]; then
-      emcc "${cflags_common[@]}" -O3 "$@" -c "$source" -o "$object"
+      emcc "${cflags_common[@]}" "$(hot_level "$source" "$@")" "$@" -c "$source" -o "$object"
     else
       emcc "${cflags_common[@]}" -Oz "$@" -c "$source" -o "$object"
     fi

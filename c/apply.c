@@ -27,17 +27,23 @@
 /* rope_apply_f32 fills rows for blocks of up to this many bytes (on the
  * heap) in [heads, tokens, head_dim], so they stay in L2 for every group. */
 #define ROPE_HTD_ROW_BYTES (128 * 1024)
-/* [tokens, heads, head_dim] tensors use the paired walk (two heads per
- * step sharing each cos/sin load) up to this size, or at any size with
- * heads shorter than ROPE_PAIRED_WALK_MIN_HEAD_DIM. Larger tensors of
- * longer heads walk one head at a time.
- * Measured with rows from a table, 32 heads (AMD EPYC, 32 MiB L3, V8):
- * paired 0.13-0.15 against 0.16-0.20 ns per element up to 16 MiB. From
- * DRAM (8192 tokens) paired was 0.20 against 0.22 at head_dim 64, even at
- * 80, and 0.26 against 0.21 at 128. NOTE: the size limit follows the
- * cache size, so on a machine with a smaller L3 it lies lower. */
-#define ROPE_PAIRED_WALK_MAX_BYTES ((size_t)16 << 20)
-#define ROPE_PAIRED_WALK_MIN_HEAD_DIM 128
+/* Which walk rotates a tensor (measured with rows from a table, 32 heads,
+ * AMD EPYC with 1 MiB L2 and 32 MiB L3, V8; ns per element):
+ * - up to ROPE_IN_CACHE_BYTES the paired walk (two heads per step sharing
+ *   each cos/sin load): 0.11-0.14 against 0.13-0.20 one head at a time.
+ * - Beyond it, from DRAM, two streams 512 bytes or more apart run slowly.
+ *   The paired walk at head_dim 128 took 0.23-0.26 against 0.19-0.21 for
+ *   rotate-half, and 0.30-0.60 against 0.16-0.20 for interleaved. The
+ *   halves of rotate-half from rotary_dim 256 took 0.59, against 0.27 for
+ *   the staged walk, which reads and writes in order.
+ * - So larger tensors pair heads only when heads are under 128 floats (d64:
+ *   0.20 against 0.22), and take the staged walk for rotate-half from
+ *   rotary_dim 256.
+ * NOTE: the size limit follows the cache size, so on a machine with a
+ * smaller L3 it lies lower. */
+#define ROPE_IN_CACHE_BYTES ((size_t)8 << 20)
+#define ROPE_PAIRED_WALK_MAX_HEAD_DIM 127
+#define ROPE_STAGED_WALK_MIN_ROTARY_DIM 256
 
 /* Rows start on a cache line, so that no 16-byte load of them straddles two. */
 #define ROPE_LINE_BYTES 64
@@ -71,16 +77,29 @@ static rope_status check_tensor(const char *name, const float *data, size_t len,
     return ROPE_STATUS_OK;
 }
 
-/* The two walks of the active kernel for one pairing. */
+/* The walks of the active kernel for one pairing. */
 typedef struct rope_walks {
     rope_kernel_fn one;
     rope_kernel_fn paired;
+    rope_kernel_fn staged;
 } rope_walks;
 
 static rope_walks select_walks(const rope *r) {
     rope_walks walks = {rope_select_kernel(r->params.pairing, ROPE_WALK_ONE),
-                        rope_select_kernel(r->params.pairing, ROPE_WALK_PAIRED)};
+                        rope_select_kernel(r->params.pairing, ROPE_WALK_PAIRED),
+                        rope_select_kernel(r->params.pairing, ROPE_WALK_STAGED)};
     return walks;
+}
+
+/* The walk for one tensor of `bytes` bytes (see ROPE_IN_CACHE_BYTES). */
+static rope_kernel_fn choose_walk(const rope_walks *walks, const rope *r, size_t bytes) {
+    if (bytes <= ROPE_IN_CACHE_BYTES) {
+        return walks->paired;
+    }
+    if (r->params.rotary_dim >= ROPE_STAGED_WALK_MIN_ROTARY_DIM) {
+        return walks->staged; /* the ONE walk for the interleaved pairing */
+    }
+    return r->params.head_dim <= ROPE_PAIRED_WALK_MAX_HEAD_DIM ? walks->paired : walks->one;
 }
 
 /* Rotate tokens [t0, t0 + n) of one tensor with rows cos/sin for them. */
@@ -94,8 +113,7 @@ static void rotate_block(const rope_walks *walks, const rope *r, float *x, int32
         /* [tokens, heads, head_dim]: the heads of one token are adjacent
          * and share one row. */
         const size_t bytes = (size_t)n_tokens * (size_t)n_heads * (size_t)head_dim * sizeof(float);
-        const int paired = bytes <= ROPE_PAIRED_WALK_MAX_BYTES || head_dim < ROPE_PAIRED_WALK_MIN_HEAD_DIM;
-        const rope_kernel_fn kernel = paired ? walks->paired : walks->one;
+        const rope_kernel_fn kernel = choose_walk(walks, r, bytes);
         for (int32_t t = 0; t < n; t++) {
             float *token = x + (size_t)(t0 + t) * (size_t)n_heads * (size_t)head_dim;
             kernel(token, n_heads, head_dim, rotary_dim, cos + (size_t)t * n_pairs,
@@ -106,11 +124,20 @@ static void rotate_block(const rope_walks *walks, const rope *r, float *x, int32
          * together, each row serving the whole group, so the walk is
          * ROPE_HTD_HEAD_GROUP sequential streams. */
         const ptrdiff_t head_stride = (ptrdiff_t)n_tokens * head_dim;
-        /* Paired measured faster here at every size (2048 tokens: 0.155 against
-         * 0.177 ns per element for half, 0.19 against 0.21 for interleaved). */
-        const rope_kernel_fn kernel = walks->paired;
-        for (int32_t h0 = 0; h0 < n_heads; h0 += ROPE_HTD_HEAD_GROUP) {
-            const int32_t group = n_heads - h0 < ROPE_HTD_HEAD_GROUP ? n_heads - h0 : ROPE_HTD_HEAD_GROUP;
+        /* Paired measured faster here (2048 tokens: 0.155 against 0.177 ns per
+         * element for half, 0.19 against 0.21 for interleaved). The exception
+         * is rotate-half with halves 512 bytes or more apart in large tensors.
+         * At head_dim 256 paired took 0.19 at 16 MiB but 0.35-0.43 at 64 MiB,
+         * and staged 0.21-0.26 and 0.22. */
+        const size_t bytes = (size_t)n_tokens * (size_t)n_heads * (size_t)head_dim * sizeof(float);
+        const int staged = bytes > 2 * ROPE_IN_CACHE_BYTES && rotary_dim >= ROPE_STAGED_WALK_MIN_ROTARY_DIM &&
+                           r->params.pairing == ROPE_PAIRING_HALF;
+        const rope_kernel_fn kernel = staged ? walks->staged : walks->paired;
+        /* The staged walk streams both halves of each head: 4 heads measured
+         * 0.22 ns per element against 0.32 for 8 (head_dim 256, 2048 tokens). */
+        const int32_t per_group = staged ? ROPE_HTD_HEAD_GROUP / 2 : ROPE_HTD_HEAD_GROUP;
+        for (int32_t h0 = 0; h0 < n_heads; h0 += per_group) {
+            const int32_t group = n_heads - h0 < per_group ? n_heads - h0 : per_group;
             float *first = x + ((size_t)h0 * (size_t)n_tokens + (size_t)t0) * (size_t)head_dim;
             for (int32_t t = 0; t < n; t++) {
                 kernel(first + (size_t)t * (size_t)head_dim, group, head_stride, rotary_dim,

@@ -42,6 +42,9 @@ void rope_rotate_half_paired_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t ve
 void rope_rotate_interleaved_paired_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
                                                  int32_t rotary_dim, const float *cos,
                                                  const float *sin, ptrdiff_t row_stride);
+void rope_rotate_half_staged_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
+                                          int32_t rotary_dim, const float *cos, const float *sin,
+                                          ptrdiff_t row_stride);
 #else
 #define ROPE_HAVE_SIMD128 0
 #endif
@@ -50,7 +53,8 @@ void rope_rotate_interleaved_paired_f32__simd128(float *x, int32_t n_vecs, ptrdi
  * faster depends on where the data is (see apply.c). */
 enum {
     ROPE_WALK_ONE = 0,    /* one vector after another */
-    ROPE_WALK_PAIRED = 1  /* two vectors per step, sharing each load of a common row */
+    ROPE_WALK_PAIRED = 1, /* two vectors per step, sharing each load of a common row */
+    ROPE_WALK_STAGED = 2  /* one vector after another, memory in order (half pairing) */
 };
 
 /* One entry per kernel variant in this build. The dispatcher, the kernel
@@ -60,7 +64,7 @@ typedef struct rope_kernel_entry {
     const char *name;       /* e.g. "rotate_half_f32__simd128" */
     int pairing;            /* rope_pairing */
     int kernel;             /* rope_kernel: SCALAR or SIMD128 */
-    int walk;               /* ROPE_WALK_ONE or ROPE_WALK_PAIRED */
+    int walk;               /* ROPE_WALK_ONE, _PAIRED or _STAGED */
     rope_kernel_fn fn;
 } rope_kernel_entry;
 
@@ -68,8 +72,8 @@ extern const rope_kernel_entry rope_kernel_list[];
 extern const int rope_kernel_count;
 
 /* The kernel for `pairing` and `walk` under the current rope_set_kernel
- * choice. A kernel family without a paired walk (scalar) gives its
- * ROPE_WALK_ONE kernel for both walks. */
+ * choice. Where the family has no such walk (scalar has only ONE, the
+ * interleaved pairing has no STAGED) its ROPE_WALK_ONE kernel is given. */
 rope_kernel_fn rope_select_kernel(int pairing, int walk);
 
 #endif /* ROPE_KERNELS_H */

@@ -45,10 +45,10 @@ void rope_rotate_half_paired_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t ve
                                           int32_t rotary_dim, const float *cos, const float *sin,
                                           ptrdiff_t row_stride) {
     const int32_t half = rotary_dim / 2;
-    if (row_stride != 0 || half % 4 != 0) {
-        /* With a row per vector pairing saves no load, and the rare pair
-         * counts that are not a multiple of 4 are left to the other walk
-         * to keep the module small. */
+    if (row_stride != 0 || half % 8 != 0) {
+        /* With a row per vector pairing saves no load, and pair counts that
+         * are not a multiple of 8 (rare) are left to the other walk to keep
+         * the module small. */
         rope_rotate_half_f32__simd128(x, n_vecs, vec_stride, rotary_dim, cos, sin, row_stride);
         return;
     }
@@ -58,14 +58,10 @@ void rope_rotate_half_paired_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t ve
         float *hi0 = lo0 + half;
         float *lo1 = lo0 + vec_stride;
         float *hi1 = lo1 + half;
-        int32_t i = 0;
-        /* Main loop: 8 pairs of each vector per step. */
-        for (; i + 8 <= half; i += 8) {
+        /* 8 pairs of each vector per step. */
+        for (int32_t i = 0; i < half; i += 8) {
             rotate4_both(lo0 + i, hi0 + i, lo1 + i, hi1 + i, cos + i, sin + i);
             rotate4_both(lo0 + i + 4, hi0 + i + 4, lo1 + i + 4, hi1 + i + 4, cos + i + 4, sin + i + 4);
-        }
-        if (i < half) {
-            rotate4_both(lo0 + i, hi0 + i, lo1 + i, hi1 + i, cos + i, sin + i);
         }
     }
     if (v < n_vecs) {
