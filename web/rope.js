@@ -495,7 +495,8 @@ export class Rope {
    */
   apply({ q, k, nQHeads, nKHeads, positions, layout = 'thd', seqLen, table } = {}) {
     const wasm = this.#live();
-    if (!(layout in LAYOUTS)) {
+    // Compared by value: `in` would also accept inherited names such as 'toString'.
+    if (layout !== 'thd' && layout !== 'htd') {
       throw new RangeError(`layout is ${describeValue(layout)}; expected 'thd' ([tokens, heads, headDim]) or 'htd' ([heads, tokens, headDim])`);
     }
     let checked = null;

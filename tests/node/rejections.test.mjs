@@ -207,6 +207,8 @@ for (const backend of ['simd128', 'scalar']) {
         ['nKHeads without k', { q: new Float32Array(8), nQHeads: 1, nKHeads: 1, positions: [0] }, TypeError, /k is missing but nKHeads is 1\b/],
         ['positions missing', { q: new Float32Array(8), nQHeads: 1 }, TypeError, /positions is undefined/],
         ['layout xyz', { q: new Float32Array(8), nQHeads: 1, positions: [0], layout: 'xyz' }, RangeError, /layout is "xyz".*'thd'.*'htd'/],
+        ['layout toString', { q: new Float32Array(8), nQHeads: 1, positions: [0], layout: 'toString' }, RangeError, /layout is "toString".*'thd'.*'htd'/],
+        ['layout __proto__', { q: new Float32Array(8), nQHeads: 1, positions: [0], layout: '__proto__' }, RangeError, /layout is "__proto__".*'thd'.*'htd'/],
       ];
       for (const [name, args, ErrorClass, pattern] of APPLY_CASES) {
         it(name, () => {
