@@ -8,6 +8,9 @@ export const LANGUAGES = Object.freeze({ en, 'zh-CN': zhCN });
 const STORAGE_KEY = 'rope-viz.lang';
 let current = 'en';
 
+// Own keys only: `in` would also accept inherited names such as 'toString'.
+const isLanguage = (lang) => typeof lang === 'string' && Object.hasOwn(LANGUAGES, lang);
+
 function readStoredLanguage() {
   try {
     return window.localStorage.getItem(STORAGE_KEY);
@@ -19,15 +22,15 @@ function readStoredLanguage() {
 /** Picks the starting language code. */
 export function initialLanguage(search = window.location.search) {
   const requested = new URLSearchParams(search).get('lang');
-  if (requested in LANGUAGES) return requested;
+  if (isLanguage(requested)) return requested;
   const stored = readStoredLanguage();
-  if (stored in LANGUAGES) return stored;
+  if (isLanguage(stored)) return stored;
   return (navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
 }
 
 /** Makes `lang` current, stores it and sets <html lang>. */
 export function setLanguage(lang) {
-  current = lang in LANGUAGES ? lang : 'en';
+  current = isLanguage(lang) ? lang : 'en';
   document.documentElement.lang = current;
   try {
     window.localStorage.setItem(STORAGE_KEY, current);
