@@ -6,6 +6,9 @@
 
 /** Legacy rope type names and the names they stand for. */
 const TYPE_ALIASES = { su: 'longrope' };
+// The rope type a config value names: its alias target, else the value.
+// Own keys only, so inherited names such as 'toString' stay as given.
+const canonicalType = (value) => (typeof value === 'string' && Object.hasOwn(TYPE_ALIASES, value) ? TYPE_ALIASES[value] : value);
 
 /** Model types whose attention pairs slots (2i, 2i+1), as GPT-J does. */
 const INTERLEAVED_MODEL_TYPES = new Set(['gptj', 'codegen']);
@@ -77,8 +80,8 @@ export function ropeOptionsFromConfig(config) {
 
   const typeKey = scaling.rope_type ?? scaling.type;
   if (scaling.rope_type !== undefined && scaling.type !== undefined) {
-    const a = TYPE_ALIASES[scaling.rope_type] ?? scaling.rope_type;
-    const b = TYPE_ALIASES[scaling.type] ?? scaling.type;
+    const a = canonicalType(scaling.rope_type);
+    const b = canonicalType(scaling.type);
     if (a !== b) {
       throw new RangeError(
         `${scalingName}.type is ${describe(scaling.type)} but ${scalingName}.rope_type is ` +
@@ -96,7 +99,7 @@ export function ropeOptionsFromConfig(config) {
     );
   }
   if (typeKey !== undefined) {
-    options.ropeType = TYPE_ALIASES[typeKey] ?? typeKey;
+    options.ropeType = canonicalType(typeKey);
     keyNames.ropeType = `${scalingName}.${scaling.rope_type !== undefined ? 'rope_type' : 'type'}`;
   }
 

@@ -141,6 +141,8 @@ const HOSTILE = [
   ['rope_type empty', withScaling({ rope_type: '', factor: 4 }), RangeError, /rope_scaling\.rope_type is "".*one of/],
   ['rope_type a number', withScaling({ rope_type: 3, factor: 4 }), TypeError, /rope_scaling\.rope_type is 3\b.*one of/],
   ['unknown legacy type', withScaling({ type: 'dynamic-ntk', factor: 4 }), RangeError, /rope_scaling\.type is "dynamic-ntk".*one of/],
+  ['rope_type an inherited name', withScaling({ rope_type: '__proto__', factor: 4 }), RangeError, /rope_scaling\.rope_type is "__proto__".*one of/],
+  ['legacy type an inherited name', withScaling({ type: 'hasOwnProperty', factor: 4 }), RangeError, /rope_scaling\.type is "hasOwnProperty".*one of/],
   ['type and rope_type disagree', withScaling({ type: 'yarn', rope_type: 'linear', factor: 4 }), RangeError,
     /rope_scaling\.type is "yarn" but rope_scaling\.rope_type is "linear"/],
   ['legacy su and rope_type yarn disagree', withScaling({ type: 'su', rope_type: 'yarn', factor: 4 }), RangeError,
