@@ -27,7 +27,7 @@
 /* rope_apply_f32 fills rows for blocks of up to this many bytes (on the
  * heap) in [heads, tokens, head_dim], so they stay in L2 for every group. */
 #define ROPE_HTD_ROW_BYTES (128 * 1024)
-/* Which walk rotates a tensor (measured with rows from a table, 32 heads,
+/* Walk choice for one tensor (measured with rows from a table, 32 heads,
  * AMD EPYC with 1 MiB L2 and 32 MiB L3, V8; ns per element):
  * - up to ROPE_IN_CACHE_BYTES the paired walk (two heads per step sharing
  *   each cos/sin load): 0.11-0.14 against 0.13-0.20 one head at a time.
@@ -109,10 +109,10 @@ static void rotate_block(const rope_walks *walks, const rope *r, float *x, int32
     const ptrdiff_t head_dim = r->params.head_dim;
     const int32_t rotary_dim = r->params.rotary_dim;
     const size_t n_pairs = (size_t)r->n_pairs;
+    const size_t bytes = (size_t)n_tokens * (size_t)n_heads * (size_t)head_dim * sizeof(float);
     if (layout == ROPE_LAYOUT_TOKENS_HEADS_DIM) {
         /* [tokens, heads, head_dim]: the heads of one token are adjacent
          * and share one row. */
-        const size_t bytes = (size_t)n_tokens * (size_t)n_heads * (size_t)head_dim * sizeof(float);
         const rope_kernel_fn kernel = choose_walk(walks, r, bytes);
         for (int32_t t = 0; t < n; t++) {
             float *token = x + (size_t)(t0 + t) * (size_t)n_heads * (size_t)head_dim;
@@ -129,7 +129,6 @@ static void rotate_block(const rope_walks *walks, const rope *r, float *x, int32
          * is rotate-half with halves 512 bytes or more apart in large tensors.
          * At head_dim 256 paired took 0.19 at 16 MiB but 0.35-0.43 at 64 MiB,
          * and staged 0.21-0.26 and 0.22. */
-        const size_t bytes = (size_t)n_tokens * (size_t)n_heads * (size_t)head_dim * sizeof(float);
         const int staged = bytes > 2 * ROPE_IN_CACHE_BYTES && rotary_dim >= ROPE_STAGED_WALK_MIN_ROTARY_DIM &&
                            r->params.pairing == ROPE_PAIRING_HALF;
         const rope_kernel_fn kernel = staged ? walks->staged : walks->paired;

@@ -49,8 +49,8 @@ void rope_rotate_half_staged_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t ve
 #define ROPE_HAVE_SIMD128 0
 #endif
 
-/* How a kernel walks its vectors. Both walks give the same bits; which is
- * faster depends on where the data is (see apply.c). */
+/* How a kernel walks its vectors. All walks give the same bits; which is
+ * fastest depends on where the data is (see apply.c). */
 enum {
     ROPE_WALK_ONE = 0,    /* one vector after another */
     ROPE_WALK_PAIRED = 1, /* two vectors per step, sharing each load of a common row */

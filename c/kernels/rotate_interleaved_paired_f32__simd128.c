@@ -12,7 +12,7 @@
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
-/* The 4 pairs in x01, x23 rotated by c4, s4, stored at p. */
+/* Rotate the 4 pairs in x01, x23 by c4, s4 and store them at p. */
 static inline void store_rotated(float *p, v128_t x01, v128_t x23, v128_t c4, v128_t s4) {
     /* Lanes 4..7 of a two-input shuffle come from the second input. */
     const v128_t a = wasm_i32x4_shuffle(x01, x23, 0, 2, 4, 6);
