@@ -19,6 +19,8 @@ const rope_kernel_entry rope_kernel_list[] = {
      rope_rotate_half_paired_f32__simd128},
     {"rotate_interleaved_paired_f32__simd128", ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SIMD128,
      ROPE_WALK_PAIRED, rope_rotate_interleaved_paired_f32__simd128},
+    {"rotate_interleaved_grouped_f32__simd128", ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SIMD128,
+     ROPE_WALK_GROUPED, rope_rotate_interleaved_grouped_f32__simd128},
     {"rotate_half_staged_f32__simd128", ROPE_PAIRING_HALF, ROPE_KERNEL_SIMD128, ROPE_WALK_STAGED,
      rope_rotate_half_staged_f32__simd128},
 #endif

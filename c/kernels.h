@@ -42,6 +42,9 @@ void rope_rotate_half_paired_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t ve
 void rope_rotate_interleaved_paired_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
                                                  int32_t rotary_dim, const float *cos,
                                                  const float *sin, ptrdiff_t row_stride);
+void rope_rotate_interleaved_grouped_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
+                                                  int32_t rotary_dim, const float *cos,
+                                                  const float *sin, ptrdiff_t row_stride);
 void rope_rotate_half_staged_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
                                           int32_t rotary_dim, const float *cos, const float *sin,
                                           ptrdiff_t row_stride);
@@ -54,7 +57,9 @@ void rope_rotate_half_staged_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t ve
 enum {
     ROPE_WALK_ONE = 0,    /* one vector after another */
     ROPE_WALK_PAIRED = 1, /* two vectors per step, sharing each load of a common row */
-    ROPE_WALK_STAGED = 2  /* one vector after another, memory in order (half pairing) */
+    ROPE_WALK_STAGED = 2, /* one vector after another, memory in order (half pairing) */
+    ROPE_WALK_GROUPED = 3 /* four vectors per step over one spread copy of a common row
+                           * (interleaved pairing) */
 };
 
 /* One entry per kernel variant in this build. The dispatcher, the kernel
@@ -73,7 +78,8 @@ extern const int rope_kernel_count;
 
 /* The kernel for `pairing` and `walk` under the current rope_set_kernel
  * choice. Where the family has no such walk (scalar has only ONE, the
- * interleaved pairing has no STAGED) its ROPE_WALK_ONE kernel is given. */
+ * interleaved pairing has no STAGED, the half pairing no GROUPED) its
+ * ROPE_WALK_ONE kernel is given. */
 rope_kernel_fn rope_select_kernel(int pairing, int walk);
 
 #endif /* ROPE_KERNELS_H */

@@ -313,7 +313,7 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 static void test_kernel_list(void) {
-    check(rope_kernel_count == 2 + 5 * ROPE_HAVE_SIMD128, "rope_kernel_count is 2 plus 5 with SIMD128");
+    check(rope_kernel_count == 2 + 6 * ROPE_HAVE_SIMD128, "rope_kernel_count is 2 plus 6 with SIMD128");
     for (int i = 0; i < rope_kernel_count; i++) {
         const rope_kernel_entry *e = &rope_kernel_list[i];
         check(e->name != NULL && e->fn != NULL, "entry %d has a name and a function", i);
@@ -328,12 +328,14 @@ static void test_kernel_list(void) {
         check(strncmp(e->name, prefix, strlen(prefix)) == 0, "%s: name starts with %s", e->name, prefix);
         const char *suffix = e->kernel == ROPE_KERNEL_SCALAR ? "__scalar" : "__simd128";
         check(ends_with(e->name, suffix), "%s: name ends with %s", e->name, suffix);
-        check(e->walk >= ROPE_WALK_ONE && e->walk <= ROPE_WALK_STAGED, "%s: walk %d is ONE, PAIRED or STAGED",
-              e->name, e->walk);
+        check(e->walk >= ROPE_WALK_ONE && e->walk <= ROPE_WALK_GROUPED,
+              "%s: walk %d is ONE, PAIRED, STAGED or GROUPED", e->name, e->walk);
         check((strstr(e->name, "_paired_") != NULL) == (e->walk == ROPE_WALK_PAIRED),
               "%s: the name says _paired_ exactly when the walk is PAIRED", e->name);
         check((strstr(e->name, "_staged_") != NULL) == (e->walk == ROPE_WALK_STAGED),
               "%s: the name says _staged_ exactly when the walk is STAGED", e->name);
+        check((strstr(e->name, "_grouped_") != NULL) == (e->walk == ROPE_WALK_GROUPED),
+              "%s: the name says _grouped_ exactly when the walk is GROUPED", e->name);
         for (int j = 0; j < i; j++) {
             check(rope_kernel_list[j].name == NULL || strcmp(rope_kernel_list[j].name, e->name) != 0,
                   "%s: name is listed once", e->name);
@@ -348,9 +350,10 @@ static void test_kernel_list(void) {
             check(find_entry(ROPE_PAIRING_HALF, ROPE_KERNEL_SIMD128, walk) != NULL,
                   "the SIMD128 half kernel with walk %d is listed", walk);
         }
-        for (int walk = ROPE_WALK_ONE; walk <= ROPE_WALK_PAIRED; walk++) {
-            check(find_entry(ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SIMD128, walk) != NULL,
-                  "the SIMD128 interleaved kernel with walk %d is listed", walk);
+        const int interleaved_walks[] = {ROPE_WALK_ONE, ROPE_WALK_PAIRED, ROPE_WALK_GROUPED};
+        for (size_t w = 0; w < sizeof interleaved_walks / sizeof interleaved_walks[0]; w++) {
+            check(find_entry(ROPE_PAIRING_INTERLEAVED, ROPE_KERNEL_SIMD128, interleaved_walks[w]) != NULL,
+                  "the SIMD128 interleaved kernel with walk %d is listed", interleaved_walks[w]);
         }
     }
 }
@@ -361,7 +364,7 @@ static void test_kernel_list(void) {
 static int select_matches(int kernel) {
     const int pairings[2] = {ROPE_PAIRING_HALF, ROPE_PAIRING_INTERLEAVED};
     for (int p = 0; p < 2; p++) {
-        for (int walk = ROPE_WALK_ONE; walk <= ROPE_WALK_STAGED; walk++) {
+        for (int walk = ROPE_WALK_ONE; walk <= ROPE_WALK_GROUPED; walk++) {
             const rope_kernel_entry *e = find_entry(pairings[p], kernel, walk);
             if (e == NULL) {
                 e = find_entry(pairings[p], kernel, ROPE_WALK_ONE);
@@ -447,7 +450,9 @@ static void test_kernel_results(uint64_t seed) {
             const int32_t rotary_dim = rotary_dims[d];
             const int32_t head_dims[3] = {rotary_dim, rotary_dim + 6, 2 * rotary_dim};
             for (int h = 0; h < 3; h++) {
-                for (int32_t n_vecs = 1; n_vecs <= 5; n_vecs++) {
+                /* Up to 7 vectors: the grouped walk takes 4 per step,
+                 * then 0 to 3 one at a time. */
+                for (int32_t n_vecs = 1; n_vecs <= 7; n_vecs++) {
                     for (int rs = 0; rs < 2; rs++) {
                         for (int vs = 0; vs < 2; vs++) {
                             const ptrdiff_t vec_stride = vs == 0 ? head_dims[h] : head_dims[h] + 3;
@@ -469,7 +474,7 @@ static void test_kernel_results(uint64_t seed) {
                 }
             }
         }
-        printf("%-32s %d of %d layouts passed\n", kernel->name, n_ok, n_cases);
+        printf("%-40s %d of %d layouts passed\n", kernel->name, n_ok, n_cases);
     }
 }
 
