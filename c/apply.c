@@ -31,7 +31,7 @@
  * AMD EPYC with 1 MiB L2 and 32 MiB L3, V8; ns per element):
  * - up to ROPE_IN_CACHE_BYTES the paired walk (two heads per step sharing
  *   each cos/sin load): 0.11-0.14 against 0.13-0.20 one head at a time.
- *   The interleaved pairing takes the grouped walk there (see select_walks).
+ *   The interleaved pairing takes the grouped walk there (see choose_walk).
  * - Beyond it, from DRAM, two streams 512 bytes or more apart run slowly.
  *   The paired walk at head_dim 128 took 0.23-0.26 against 0.19-0.21 for
  *   rotate-half, and 0.30-0.60 against 0.16-0.20 for interleaved. The
@@ -78,45 +78,28 @@ static rope_status check_tensor(const char *name, const float *data, size_t len,
     return ROPE_STATUS_OK;
 }
 
-/* The walks of the active kernel for one pairing. */
-typedef struct rope_walks {
-    rope_kernel_fn one;
-    rope_kernel_fn paired;
-    rope_kernel_fn staged;
-    rope_kernel_fn in_cache; /* [tokens, heads, head_dim] up to ROPE_IN_CACHE_BYTES */
-} rope_walks;
-
-static rope_walks select_walks(const rope *r) {
-    const int pairing = r->params.pairing;
-    /* In cache the interleaved pairing takes the grouped walk: for one
-     * token of 32 q heads at head_dim 128 it measured 0.118-0.120 ns per
-     * element against 0.135 paired, and 128 tokens (2 MiB) ran as fast as
-     * paired. From DRAM (head_dim 80) and in [heads, tokens, head_dim] it
-     * was 1.1-1.7x slower than paired, so it is kept to this case. */
-    const int in_cache_walk = pairing == ROPE_PAIRING_INTERLEAVED ? ROPE_WALK_GROUPED : ROPE_WALK_PAIRED;
-    rope_walks walks = {rope_select_kernel(pairing, ROPE_WALK_ONE),
-                        rope_select_kernel(pairing, ROPE_WALK_PAIRED),
-                        rope_select_kernel(pairing, ROPE_WALK_STAGED),
-                        rope_select_kernel(pairing, in_cache_walk)};
-    return walks;
-}
-
 /* The walk for one [tokens, heads, head_dim] tensor of `bytes` bytes (see
  * ROPE_IN_CACHE_BYTES). */
-static rope_kernel_fn choose_walk(const rope_walks *walks, const rope *r, size_t bytes) {
+static int choose_walk(const rope *r, size_t bytes) {
     if (bytes <= ROPE_IN_CACHE_BYTES) {
-        return walks->in_cache;
+        /* In cache the interleaved pairing takes the grouped walk: for one
+         * token of 32 q heads at head_dim 128 it measured 0.118-0.120 ns
+         * per element against 0.135 paired, and 128 tokens (2 MiB) ran as
+         * fast as paired. From DRAM (head_dim 80) and in [heads, tokens,
+         * head_dim] it was 1.1-1.7x slower than paired, so it is kept to
+         * this case. */
+        return r->params.pairing == ROPE_PAIRING_INTERLEAVED ? ROPE_WALK_GROUPED : ROPE_WALK_PAIRED;
     }
     if (r->params.rotary_dim >= ROPE_STAGED_WALK_MIN_ROTARY_DIM) {
-        return walks->staged; /* the ONE walk for the interleaved pairing */
+        return ROPE_WALK_STAGED; /* the ONE walk for the interleaved pairing */
     }
-    return r->params.head_dim <= ROPE_PAIRED_WALK_MAX_HEAD_DIM ? walks->paired : walks->one;
+    return r->params.head_dim <= ROPE_PAIRED_WALK_MAX_HEAD_DIM ? ROPE_WALK_PAIRED : ROPE_WALK_ONE;
 }
 
 /* Rotate tokens [t0, t0 + n) of one tensor with rows cos/sin for them. */
-static void rotate_block(const rope_walks *walks, const rope *r, float *x, int32_t n_heads,
-                         int32_t n_tokens, rope_layout layout, int32_t t0, int32_t n,
-                         const float *cos, const float *sin) {
+static void rotate_block(const rope *r, float *x, int32_t n_heads, int32_t n_tokens,
+                         rope_layout layout, int32_t t0, int32_t n, const float *cos,
+                         const float *sin) {
     const ptrdiff_t head_dim = r->params.head_dim;
     const int32_t rotary_dim = r->params.rotary_dim;
     const size_t n_pairs = (size_t)r->n_pairs;
@@ -124,7 +107,7 @@ static void rotate_block(const rope_walks *walks, const rope *r, float *x, int32
     if (layout == ROPE_LAYOUT_TOKENS_HEADS_DIM) {
         /* [tokens, heads, head_dim]: the heads of one token are adjacent
          * and share one row. */
-        const rope_kernel_fn kernel = choose_walk(walks, r, bytes);
+        const rope_kernel_fn kernel = rope_select_kernel(r->params.pairing, choose_walk(r, bytes));
         for (int32_t t = 0; t < n; t++) {
             float *token = x + (size_t)(t0 + t) * (size_t)n_heads * (size_t)head_dim;
             kernel(token, n_heads, head_dim, rotary_dim, cos + (size_t)t * n_pairs,
@@ -142,7 +125,8 @@ static void rotate_block(const rope_walks *walks, const rope *r, float *x, int32
          * and staged 0.21-0.26 and 0.22. */
         const int staged = bytes > 2 * ROPE_IN_CACHE_BYTES && rotary_dim >= ROPE_STAGED_WALK_MIN_ROTARY_DIM &&
                            r->params.pairing == ROPE_PAIRING_HALF;
-        const rope_kernel_fn kernel = staged ? walks->staged : walks->paired;
+        const rope_kernel_fn kernel =
+            rope_select_kernel(r->params.pairing, staged ? ROPE_WALK_STAGED : ROPE_WALK_PAIRED);
         /* The staged walk streams both halves of each head: 4 heads measured
          * 0.22 ns per element against 0.32 for 8 (head_dim 256, 2048 tokens). */
         const int32_t per_group = staged ? ROPE_HTD_HEAD_GROUP / 2 : ROPE_HTD_HEAD_GROUP;
@@ -185,11 +169,11 @@ static rope_status check_qk(const rope *r, const rope_qk_f32 *qk) {
 }
 
 /* Rotate tokens [t0, t0 + n) of q and k with their rows cos/sin. */
-static void rotate_qk_block(const rope_walks *walks, const rope *r, const rope_qk_f32 *qk, int32_t t0,
-                            int32_t n, const float *cos, const float *sin) {
-    rotate_block(walks, r, qk->q, qk->n_q_heads, qk->n_tokens, qk->layout, t0, n, cos, sin);
+static void rotate_qk_block(const rope *r, const rope_qk_f32 *qk, int32_t t0, int32_t n,
+                            const float *cos, const float *sin) {
+    rotate_block(r, qk->q, qk->n_q_heads, qk->n_tokens, qk->layout, t0, n, cos, sin);
     if (qk->n_k_heads > 0) {
-        rotate_block(walks, r, qk->k, qk->n_k_heads, qk->n_tokens, qk->layout, t0, n, cos, sin);
+        rotate_block(r, qk->k, qk->n_k_heads, qk->n_tokens, qk->layout, t0, n, cos, sin);
     }
 }
 
@@ -266,7 +250,6 @@ rope_status rope_apply_f32(const rope *r, const rope_qk_f32 *qk) {
                            : (heap_plan = malloc(rope__row_scratch_doubles(n_pairs) * sizeof *heap_plan));
     }
     float *sin = cos + (size_t)block * (size_t)n_pairs;
-    const rope_walks walks = select_walks(r);
     rope_row_plan plan;
     rope__row_plan_init(&plan, r, inv_freq, plan_scratch, qk->n_tokens);
 
@@ -274,7 +257,7 @@ rope_status rope_apply_f32(const rope *r, const rope_qk_f32 *qk) {
     for (int32_t t0 = 0; t0 < qk->n_tokens; t0 += block) {
         int32_t n = qk->n_tokens - t0 < block ? qk->n_tokens - t0 : block;
         rope__fill_rows(&plan, qk->positions + t0, n, cos, sin);
-        rotate_qk_block(&walks, r, qk, t0, n, cos, sin);
+        rotate_qk_block(r, qk, t0, n, cos, sin);
     }
 
     free(heap_freq);
@@ -311,7 +294,6 @@ rope_status rope_apply_table_f32(const rope *r, const rope_qk_f32 *qk, const flo
     /* One pass over all tokens: for [heads, tokens, head_dim] each head
      * group then streams the rows once (measured faster than blocks of
      * tokens, which shorten every stream). */
-    const rope_walks walks = select_walks(r);
-    rotate_qk_block(&walks, r, qk, 0, qk->n_tokens, cos, sin);
+    rotate_qk_block(r, qk, 0, qk->n_tokens, cos, sin);
     return ROPE_STATUS_OK;
 }

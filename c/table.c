@@ -212,15 +212,22 @@ static void combine_row(const double *ac, const double *as, const double *dc, co
 #if defined(__wasm_simd128__)
     const v128_t sc = wasm_f64x2_splat(scale);
     for (; i + 4 <= n; i += 4) {
-        v128_t c[2], s[2];
-        for (int h = 0; h < 2; h++) {
-            const v128_t a_c = wasm_v128_load(ac + i + 2 * h);
-            const v128_t a_s = wasm_v128_load(as + i + 2 * h);
-            const v128_t d_c = wasm_v128_load(dc + i + 2 * h);
-            const v128_t d_s = wasm_v128_load(ds + i + 2 * h);
-            c[h] = wasm_f64x2_mul(sc, wasm_f64x2_sub(wasm_f64x2_mul(a_c, d_c), wasm_f64x2_mul(a_s, d_s)));
-            s[h] = wasm_f64x2_mul(sc, wasm_f64x2_add(wasm_f64x2_mul(a_s, d_c), wasm_f64x2_mul(a_c, d_s)));
-        }
+        /* Both halves written out: at -Os a loop over them kept c and s in
+         * memory, which made a decode row about 25 ns slower. */
+        const v128_t a_c0 = wasm_v128_load(ac + i);
+        const v128_t a_c1 = wasm_v128_load(ac + i + 2);
+        const v128_t a_s0 = wasm_v128_load(as + i);
+        const v128_t a_s1 = wasm_v128_load(as + i + 2);
+        const v128_t d_c0 = wasm_v128_load(dc + i);
+        const v128_t d_c1 = wasm_v128_load(dc + i + 2);
+        const v128_t d_s0 = wasm_v128_load(ds + i);
+        const v128_t d_s1 = wasm_v128_load(ds + i + 2);
+        const v128_t c[2] = {
+            wasm_f64x2_mul(sc, wasm_f64x2_sub(wasm_f64x2_mul(a_c0, d_c0), wasm_f64x2_mul(a_s0, d_s0))),
+            wasm_f64x2_mul(sc, wasm_f64x2_sub(wasm_f64x2_mul(a_c1, d_c1), wasm_f64x2_mul(a_s1, d_s1)))};
+        const v128_t s[2] = {
+            wasm_f64x2_mul(sc, wasm_f64x2_add(wasm_f64x2_mul(a_s0, d_c0), wasm_f64x2_mul(a_c0, d_s0))),
+            wasm_f64x2_mul(sc, wasm_f64x2_add(wasm_f64x2_mul(a_s1, d_c1), wasm_f64x2_mul(a_c1, d_s1)))};
         /* Demote each pair of doubles to floats in lanes 0-1 and join them. */
         const v128_t c_lo = wasm_f32x4_demote_f64x2_zero(c[0]);
         const v128_t c_hi = wasm_f32x4_demote_f64x2_zero(c[1]);
