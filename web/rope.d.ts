@@ -193,7 +193,7 @@ export interface ApplyTableArgs {
   k?: Float32Array | WasmFloat32Array | null;
   /** Query heads: an integer >= 1. */
   nQHeads: number;
-  /** Key heads; required with k. */
+  /** Key heads, which may differ from nQHeads (grouped-query attention); defaults to nQHeads when k is given. */
   nKHeads?: number;
   /**
    * Rows from this rope's wasmTable(), row t for token t, used instead of computing them: the

@@ -191,4 +191,19 @@ describe('ropeOptionsFromConfig key variants', () => {
       fromOptions.free();
     }
   });
+
+  it('converted options with pairing set to interleaved keep the scaling', async () => {
+    const config = readJson(`${PRESETS_DIR}llama-3.1-8b.json`);
+    const fromConfig = await createRope(config, { backend: 'scalar' });
+    const interleaved = await createRope({ ...ropeOptionsFromConfig(config), pairing: 'interleaved' }, { backend: 'scalar' });
+    try {
+      assert.equal(fromConfig.pairing, 'half');
+      assert.equal(interleaved.pairing, 'interleaved');
+      assert.equal(interleaved.ropeType, 'llama3');
+      assert.deepEqual(Array.from(interleaved.invFreq()), Array.from(fromConfig.invFreq()));
+    } finally {
+      fromConfig.free();
+      interleaved.free();
+    }
+  });
 });
