@@ -192,7 +192,7 @@ describe('ropeOptionsFromConfig key variants', () => {
     }
   });
 
-  it('converted options with pairing set to interleaved keep the scaling', async () => {
+  it('config options with interleaved pairing', async () => {
     const config = readJson(`${PRESETS_DIR}llama-3.1-8b.json`);
     const fromConfig = await createRope(config, { backend: 'scalar' });
     const interleaved = await createRope({ ...ropeOptionsFromConfig(config), pairing: 'interleaved' }, { backend: 'scalar' });
