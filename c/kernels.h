@@ -69,7 +69,7 @@ typedef struct rope_kernel_entry {
     const char *name;       /* e.g. "rotate_half_f32__simd128" */
     int pairing;            /* rope_pairing */
     int kernel;             /* rope_kernel: SCALAR or SIMD128 */
-    int walk;               /* ROPE_WALK_ONE, _PAIRED or _STAGED */
+    int walk;               /* ROPE_WALK_ONE, _PAIRED, _STAGED or _GROUPED */
     rope_kernel_fn fn;
 } rope_kernel_entry;
 

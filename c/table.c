@@ -222,17 +222,19 @@ static void combine_row(const double *ac, const double *as, const double *dc, co
         const v128_t d_c1 = wasm_v128_load(dc + i + 2);
         const v128_t d_s0 = wasm_v128_load(ds + i);
         const v128_t d_s1 = wasm_v128_load(ds + i + 2);
-        const v128_t c[2] = {
-            wasm_f64x2_mul(sc, wasm_f64x2_sub(wasm_f64x2_mul(a_c0, d_c0), wasm_f64x2_mul(a_s0, d_s0))),
-            wasm_f64x2_mul(sc, wasm_f64x2_sub(wasm_f64x2_mul(a_c1, d_c1), wasm_f64x2_mul(a_s1, d_s1)))};
-        const v128_t s[2] = {
-            wasm_f64x2_mul(sc, wasm_f64x2_add(wasm_f64x2_mul(a_s0, d_c0), wasm_f64x2_mul(a_c0, d_s0))),
-            wasm_f64x2_mul(sc, wasm_f64x2_add(wasm_f64x2_mul(a_s1, d_c1), wasm_f64x2_mul(a_c1, d_s1)))};
+        const v128_t c0 =
+            wasm_f64x2_mul(sc, wasm_f64x2_sub(wasm_f64x2_mul(a_c0, d_c0), wasm_f64x2_mul(a_s0, d_s0)));
+        const v128_t c1 =
+            wasm_f64x2_mul(sc, wasm_f64x2_sub(wasm_f64x2_mul(a_c1, d_c1), wasm_f64x2_mul(a_s1, d_s1)));
+        const v128_t s0 =
+            wasm_f64x2_mul(sc, wasm_f64x2_add(wasm_f64x2_mul(a_s0, d_c0), wasm_f64x2_mul(a_c0, d_s0)));
+        const v128_t s1 =
+            wasm_f64x2_mul(sc, wasm_f64x2_add(wasm_f64x2_mul(a_s1, d_c1), wasm_f64x2_mul(a_c1, d_s1)));
         /* Demote each pair of doubles to floats in lanes 0-1 and join them. */
-        const v128_t c_lo = wasm_f32x4_demote_f64x2_zero(c[0]);
-        const v128_t c_hi = wasm_f32x4_demote_f64x2_zero(c[1]);
-        const v128_t s_lo = wasm_f32x4_demote_f64x2_zero(s[0]);
-        const v128_t s_hi = wasm_f32x4_demote_f64x2_zero(s[1]);
+        const v128_t c_lo = wasm_f32x4_demote_f64x2_zero(c0);
+        const v128_t c_hi = wasm_f32x4_demote_f64x2_zero(c1);
+        const v128_t s_lo = wasm_f32x4_demote_f64x2_zero(s0);
+        const v128_t s_hi = wasm_f32x4_demote_f64x2_zero(s1);
         wasm_v128_store(cos_row + i, wasm_i32x4_shuffle(c_lo, c_hi, 0, 1, 4, 5));
         wasm_v128_store(sin_row + i, wasm_i32x4_shuffle(s_lo, s_hi, 0, 1, 4, 5));
     }

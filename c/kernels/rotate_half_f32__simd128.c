@@ -5,6 +5,8 @@
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
+#include "rotation_simd128.h"
+
 /* Rotate 4 pairs whose first elements start at lo and second elements at hi. */
 static inline void rotate4(float *lo, float *hi, const float *cos, const float *sin) {
     /* Load 4 first elements a, 4 second elements b and their cos/sin. */
@@ -12,12 +14,9 @@ static inline void rotate4(float *lo, float *hi, const float *cos, const float *
     const v128_t b = wasm_v128_load(hi);
     const v128_t c = wasm_v128_load(cos);
     const v128_t s = wasm_v128_load(sin);
-    /* Rotate: the same operations in the same order as the scalar kernel. */
-    const v128_t new_a = wasm_f32x4_sub(wasm_f32x4_mul(a, c), wasm_f32x4_mul(b, s));
-    const v128_t new_b = wasm_f32x4_add(wasm_f32x4_mul(a, s), wasm_f32x4_mul(b, c));
     /* Store both halves back in place. */
-    wasm_v128_store(lo, new_a);
-    wasm_v128_store(hi, new_b);
+    wasm_v128_store(lo, rope__rotated_first(a, b, c, s));
+    wasm_v128_store(hi, rope__rotated_second(a, b, c, s));
 }
 
 void rope_rotate_half_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride, int32_t rotary_dim,

@@ -14,14 +14,7 @@
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
-/* a*c - b*s and a*s + b*c, in the order of the scalar kernel. */
-static inline v128_t rotated_first(v128_t a, v128_t b, v128_t c, v128_t s) {
-    return wasm_f32x4_sub(wasm_f32x4_mul(a, c), wasm_f32x4_mul(b, s));
-}
-
-static inline v128_t rotated_second(v128_t a, v128_t b, v128_t c, v128_t s) {
-    return wasm_f32x4_add(wasm_f32x4_mul(a, s), wasm_f32x4_mul(b, c));
-}
+#include "rotation_simd128.h"
 
 /* Rotate 4 pairs at offset i of two vectors (first halves lo0 and lo1,
  * second halves hi0 and hi1) with one load of their cos/sin. Every load
@@ -35,10 +28,10 @@ static inline void rotate4_both(float *lo0, float *hi0, float *lo1, float *hi1, 
     const v128_t b0 = wasm_v128_load(hi0);
     const v128_t a1 = wasm_v128_load(lo1);
     const v128_t b1 = wasm_v128_load(hi1);
-    wasm_v128_store(lo0, rotated_first(a0, b0, c, s));
-    wasm_v128_store(hi0, rotated_second(a0, b0, c, s));
-    wasm_v128_store(lo1, rotated_first(a1, b1, c, s));
-    wasm_v128_store(hi1, rotated_second(a1, b1, c, s));
+    wasm_v128_store(lo0, rope__rotated_first(a0, b0, c, s));
+    wasm_v128_store(hi0, rope__rotated_second(a0, b0, c, s));
+    wasm_v128_store(lo1, rope__rotated_first(a1, b1, c, s));
+    wasm_v128_store(hi1, rope__rotated_second(a1, b1, c, s));
 }
 
 void rope_rotate_half_paired_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,

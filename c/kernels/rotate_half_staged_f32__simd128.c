@@ -15,6 +15,8 @@
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
+#include "rotation_simd128.h"
+
 /* Largest half (in floats) that the stack buffer holds; larger vectors
  * take the usual walk. */
 #define STAGED_MAX_HALF 512
@@ -48,14 +50,13 @@ void rope_rotate_half_staged_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t ve
         const float *c = cos + v * row_stride;
         const float *s = sin + v * row_stride;
         copy16(first, lo, half);
-        /* The same operations in the same order as the scalar kernel. */
         for (int32_t i = 0; i < half; i += 4) {
             const v128_t a = wasm_v128_load(first + i);
             const v128_t b = wasm_v128_load(hi + i);
             const v128_t ci = wasm_v128_load(c + i);
             const v128_t si = wasm_v128_load(s + i);
-            wasm_v128_store(first + i, wasm_f32x4_sub(wasm_f32x4_mul(a, ci), wasm_f32x4_mul(b, si)));
-            wasm_v128_store(hi + i, wasm_f32x4_add(wasm_f32x4_mul(a, si), wasm_f32x4_mul(b, ci)));
+            wasm_v128_store(first + i, rope__rotated_first(a, b, ci, si));
+            wasm_v128_store(hi + i, rope__rotated_second(a, b, ci, si));
         }
         copy16(lo, first, half);
     }

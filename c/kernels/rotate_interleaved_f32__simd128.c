@@ -11,19 +11,12 @@
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
+#include "rotation_simd128.h"
+
 /* Rotate 4 pairs (8 floats at p) with cos/sin values c[0..3] and s[0..3]. */
 static inline void rotate4(float *p, const float *c, const float *s) {
-    const v128_t x01 = wasm_v128_load(p);
-    const v128_t x23 = wasm_v128_load(p + 4);
-    const v128_t c4 = wasm_v128_load(c);
-    const v128_t s4 = wasm_v128_load(s);
-    /* Lanes 4..7 of a two-input shuffle come from the second input. */
-    const v128_t a = wasm_i32x4_shuffle(x01, x23, 0, 2, 4, 6);
-    const v128_t b = wasm_i32x4_shuffle(x01, x23, 1, 3, 5, 7);
-    const v128_t new_a = wasm_f32x4_sub(wasm_f32x4_mul(a, c4), wasm_f32x4_mul(b, s4));
-    const v128_t new_b = wasm_f32x4_add(wasm_f32x4_mul(a, s4), wasm_f32x4_mul(b, c4));
-    wasm_v128_store(p, wasm_i32x4_shuffle(new_a, new_b, 0, 4, 1, 5));
-    wasm_v128_store(p + 4, wasm_i32x4_shuffle(new_a, new_b, 2, 6, 3, 7));
+    rope__store_interleaved4(p, wasm_v128_load(p), wasm_v128_load(p + 4), wasm_v128_load(c),
+                             wasm_v128_load(s));
 }
 
 void rope_rotate_interleaved_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,

@@ -3,25 +3,14 @@
  * (row_stride 0, the heads of one token) each cos/sin vector is loaded
  * once for both. Without -msimd128 this file compiles to no code.
  *
- * The arithmetic is that of rotate_interleaved_f32__simd128.c: gather the
- * first and second elements of 4 pairs, rotate them as in the half
- * pairing and interleave the results again, which gives the scalar
- * kernel's bits. */
+ * The arithmetic is rope__store_interleaved4 (rotation_simd128.h), as in
+ * rotate_interleaved_f32__simd128.c, which gives the scalar kernel's bits. */
 #include "../kernels.h"
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
-/* Rotate the 4 pairs in x01, x23 by c4, s4 and store them at p. */
-static inline void store_rotated(float *p, v128_t x01, v128_t x23, v128_t c4, v128_t s4) {
-    /* Lanes 4..7 of a two-input shuffle come from the second input. */
-    const v128_t a = wasm_i32x4_shuffle(x01, x23, 0, 2, 4, 6);
-    const v128_t b = wasm_i32x4_shuffle(x01, x23, 1, 3, 5, 7);
-    const v128_t new_a = wasm_f32x4_sub(wasm_f32x4_mul(a, c4), wasm_f32x4_mul(b, s4));
-    const v128_t new_b = wasm_f32x4_add(wasm_f32x4_mul(a, s4), wasm_f32x4_mul(b, c4));
-    wasm_v128_store(p, wasm_i32x4_shuffle(new_a, new_b, 0, 4, 1, 5));
-    wasm_v128_store(p + 4, wasm_i32x4_shuffle(new_a, new_b, 2, 6, 3, 7));
-}
+#include "rotation_simd128.h"
 
 void rope_rotate_interleaved_paired_f32__simd128(float *x, int32_t n_vecs, ptrdiff_t vec_stride,
                                                  int32_t rotary_dim, const float *cos,
@@ -52,8 +41,8 @@ void rope_rotate_interleaved_paired_f32__simd128(float *x, int32_t n_vecs, ptrdi
                 const v128_t x1 = wasm_v128_load(p + 4);
                 const v128_t x2 = wasm_v128_load(p + 8);
                 const v128_t x3 = wasm_v128_load(p + 12);
-                store_rotated(p, x0, x1, c_lo, s_lo);
-                store_rotated(p + 8, x2, x3, c_hi, s_hi);
+                rope__store_interleaved4(p, x0, x1, c_lo, s_lo);
+                rope__store_interleaved4(p + 8, x2, x3, c_hi, s_hi);
             }
         }
     }
