@@ -565,17 +565,25 @@ export class Rope {
       if (nTokens === 1) i32[positionsAt >> 2] = checked[0]; else i32.set(checked, positionsAt >> 2);
     }
     this.#writeQk(block, qt, kt, nTokens, checked === null ? 0 : positionsAt, layout, length);
-    if (table === undefined) {
-      this.module.check(wasm.exports.rope_apply_f32(this.pointer, block));
-    } else {
-      const n = nTokens * table.rowLength;
-      this.module.check(wasm.exports.rope_apply_table_f32(this.pointer, block, table.pointer, table.sinPointer, n));
-    }
+    this.#rotate(block, table, 0, nTokens);
     if (copyBytes > 0) {
       const f32 = wasm.f32;
       if (qt.copy) qt.data.set(f32.subarray(qt.pointer >> 2, (qt.pointer >> 2) + qt.length));
       if (kt !== null && kt.copy) kt.data.set(f32.subarray(kt.pointer >> 2, (kt.pointer >> 2) + kt.length));
     }
+  }
+
+  // Runs the C apply on the rope_qk_f32 at `block`: with rows computed in
+  // the call, or with rows t0 .. t0 + n - 1 of `table`.
+  #rotate(block, table, t0, n) {
+    const { exports } = this.module.wasm;
+    if (table === undefined) {
+      this.module.check(exports.rope_apply_f32(this.pointer, block));
+      return;
+    }
+    const rows = 4 * t0 * table.rowLength;
+    this.module.check(exports.rope_apply_table_f32(this.pointer, block, table.pointer + rows,
+      table.sinPointer + rows, n * table.rowLength));
   }
 
   // Writes the rope_qk_f32 at `block`. Pointers and sizes fit in 32 bits in
@@ -619,13 +627,7 @@ export class Rope {
       for (const t of tensors) copyTokens(t, wasm.f32, t0, n, headDim, true);
       if (table === undefined) this.module.int32View().set(checked.subarray(t0, t0 + n), positionsAt >> 2);
       this.#writeQk(block, qt, kt, n, table === undefined ? positionsAt : 0, 'thd', length);
-      if (table === undefined) {
-        this.module.check(wasm.exports.rope_apply_f32(this.pointer, block));
-      } else {
-        const rows = 4 * t0 * table.rowLength;
-        this.module.check(wasm.exports.rope_apply_table_f32(this.pointer, block, table.pointer + rows,
-          table.sinPointer + rows, n * table.rowLength));
-      }
+      this.#rotate(block, table, t0, n);
       // wasm.f32 again: the call may have grown the memory.
       for (const t of tensors) copyTokens(t, wasm.f32, t0, n, headDim, false);
     }

@@ -101,8 +101,13 @@ function ropeOptions(shape) {
   return { headDim: shape.headDim, pairing: shape.interleaved ? 'interleaved' : 'half' };
 }
 
-/** rope-wasm on tensors that live in WebAssembly memory (no copies). */
-export async function ropeZeroCopy(backend, shape, inputs, positions) {
+/**
+ * Sets up rope-wasm on tensors that live in WebAssembly memory (no copies). With
+ * `reuseTable`, the rows come from rope.wasmTable(), built once outside the
+ * timed calls (as plain JS gets its cached table and as an inference engine
+ * shares one table between the layers of a step).
+ */
+async function ropeInWasm(backend, shape, inputs, positions, reuseTable) {
   const module = await ropeModule(backend);
   const rope = module.createRope(ropeOptions(shape));
   const buffers = inputs.map((x) => {
@@ -111,36 +116,25 @@ export async function ropeZeroCopy(backend, shape, inputs, positions) {
     return b;
   });
   const pos = Int32Array.from(positions);
-  const args = { q: buffers[0], nQHeads: shape.nQHeads, positions: pos, layout: shape.layout };
+  const table = reuseTable ? rope.wasmTable(pos) : null;
+  const args = { q: buffers[0], nQHeads: shape.nQHeads, layout: shape.layout };
+  if (table === null) args.positions = pos; else args.table = table;
   if (buffers.length > 1) Object.assign(args, { k: buffers[1], nKHeads: shape.nKHeads });
   return {
     run: () => rope.apply(args),
     output: () => { rope.apply(args); return buffers.map((b) => b.array.slice()); },
-    teardown: () => { buffers.forEach((b) => b.free()); rope.free(); },
+    teardown: () => { buffers.forEach((b) => b.free()); table?.free(); rope.free(); },
   };
 }
 
-/**
- * rope-wasm on WasmFloat32Array tensors with rows from rope.wasmTable(),
- * built once outside the timed calls (as plain JS gets its cached table and
- * as an inference engine shares one table between the layers of a step).
- */
-export async function ropeZeroCopyTable(backend, shape, inputs, positions) {
-  const module = await ropeModule(backend);
-  const rope = module.createRope(ropeOptions(shape));
-  const buffers = inputs.map((x) => {
-    const b = module.allocFloat32(x.length);
-    b.array.set(x);
-    return b;
-  });
-  const table = rope.wasmTable(Int32Array.from(positions));
-  const args = { q: buffers[0], nQHeads: shape.nQHeads, table, layout: shape.layout };
-  if (buffers.length > 1) Object.assign(args, { k: buffers[1], nKHeads: shape.nKHeads });
-  return {
-    run: () => rope.apply(args),
-    output: () => { rope.apply(args); return buffers.map((b) => b.array.slice()); },
-    teardown: () => { buffers.forEach((b) => b.free()); table.free(); rope.free(); },
-  };
+/** Sets up rope-wasm on WasmFloat32Array tensors, rows computed in every call. */
+export function ropeZeroCopy(backend, shape, inputs, positions) {
+  return ropeInWasm(backend, shape, inputs, positions, false);
+}
+
+/** Sets up rope-wasm on WasmFloat32Array tensors with rows from a reused rope.wasmTable(). */
+export function ropeZeroCopyTable(backend, shape, inputs, positions) {
+  return ropeInWasm(backend, shape, inputs, positions, true);
 }
 
 /** rope-wasm on the caller's Float32Arrays: copied into WebAssembly memory and back each call. */

@@ -8,18 +8,18 @@
 
 #include <wasm_simd128.h>
 
-/* First elements of 4 rotated pairs: a*c - b*s. */
+/* Returns the first elements of 4 rotated pairs: a*c - b*s. */
 static inline v128_t rope__rotated_first(v128_t a, v128_t b, v128_t c, v128_t s) {
     return wasm_f32x4_sub(wasm_f32x4_mul(a, c), wasm_f32x4_mul(b, s));
 }
 
-/* Second elements of 4 rotated pairs: a*s + b*c. */
+/* Returns the second elements of 4 rotated pairs: a*s + b*c. */
 static inline v128_t rope__rotated_second(v128_t a, v128_t b, v128_t c, v128_t s) {
     return wasm_f32x4_add(wasm_f32x4_mul(a, s), wasm_f32x4_mul(b, c));
 }
 
-/* Rotate 4 interleaved pairs, x01 = [a0, b0, a1, b1] and x23 = [a2, b2,
- * a3, b3], by c4 and s4 and store the 8 floats at p. One shuffle gathers
+/* Rotates 4 interleaved pairs, x01 = [a0, b0, a1, b1] and x23 = [a2, b2,
+ * a3, b3], by c4 and s4, and stores the 8 floats at p. One shuffle gathers
  * the first elements and one the second, and two more interleave the
  * results again. */
 static inline void rope__store_interleaved4(float *p, v128_t x01, v128_t x23, v128_t c4, v128_t s4) {

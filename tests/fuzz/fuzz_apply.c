@@ -222,16 +222,7 @@ static void run(const uint8_t *data, size_t size) {
         positions = fz_malloc_exact((size_t)n_tokens * sizeof *positions);
         int32_t step = 1;
         for (int32_t t = 0; t < n_tokens; t++) {
-            int32_t v;
-            if (fz_remaining(&in) >= 4) {
-                v = fz_i32(&in);
-                if (!(mode & 128u)) {
-                    v &= INT32_MAX;
-                }
-                step = v > 0 && v < (1 << 20) ? v : step;
-            } else {
-                v = (int32_t)(((int64_t)t * step) & INT32_MAX);
-            }
+            const int32_t v = fz_position(&in, (size_t)t, (mode & 128u) != 0, &step);
             positions[t] = v;
             any_negative |= v < 0;
             max_position = v > max_position ? v : max_position;

@@ -68,6 +68,21 @@ static inline size_t fz_remaining(const fz_reader *in) {
     return in->pos < in->size ? in->size - in->pos : 0;
 }
 
+/* Returns position t of a fuzzed list: the next 4 input bytes while they
+ * last (sign bit cleared unless allow_negative), else t * *step, where
+ * *step is the last value read from 1 to 2^20 - 1 (1 before any). */
+static inline int32_t fz_position(fz_reader *in, size_t t, int allow_negative, int32_t *step) {
+    if (fz_remaining(in) < 4) {
+        return (int32_t)(((int64_t)t * *step) & INT32_MAX);
+    }
+    int32_t v = fz_i32(in);
+    if (!allow_negative) {
+        v &= INT32_MAX;
+    }
+    *step = v > 0 && v < (1 << 20) ? v : *step;
+    return v;
+}
+
 /* ------------------------------------------------------------------------
  * Findings
  * ---------------------------------------------------------------------- */

@@ -101,16 +101,7 @@ static void run(const uint8_t *data, size_t size) {
         positions = fz_malloc_exact(count * sizeof *positions);
         int32_t step = 1;
         for (size_t t = 0; t < count; t++) {
-            int32_t v;
-            if (fz_remaining(&in) >= 4) {
-                v = fz_i32(&in);
-                if (!(mode & 4u)) {
-                    v &= INT32_MAX;
-                }
-                step = v > 0 && v < (1 << 20) ? v : step;
-            } else {
-                v = (int32_t)(((int64_t)t * step) & INT32_MAX);
-            }
+            const int32_t v = fz_position(&in, t, (mode & 4u) != 0, &step);
             positions[t] = v;
             if (n_positions >= 0) {
                 any_negative |= v < 0;
